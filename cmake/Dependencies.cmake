@@ -1,0 +1,17 @@
+# Every dependency comes from a Debian 12 package (DESIGN.md section 8).
+find_package(Threads REQUIRED)
+find_package(PkgConfig REQUIRED)
+find_package(CLI11 REQUIRED)
+find_package(nlohmann_json REQUIRED)
+find_package(fmt REQUIRED)
+find_package(SQLite3 REQUIRED)
+find_package(OpenSSL REQUIRED COMPONENTS Crypto)
+find_package(ZLIB REQUIRED)
+pkg_check_modules(XXHASH REQUIRED IMPORTED_TARGET libxxhash)
+pkg_check_modules(LZ4 REQUIRED IMPORTED_TARGET liblz4)
+pkg_check_modules(ZSTD REQUIRED IMPORTED_TARGET libzstd)
+
+message(STATUS "wsdedup dependencies:")
+message(STATUS "  CLI11 ${CLI11_VERSION}, nlohmann_json ${nlohmann_json_VERSION}, fmt ${fmt_VERSION}")
+message(STATUS "  SQLite ${SQLite3_VERSION}, OpenSSL ${OPENSSL_VERSION}, zlib ${ZLIB_VERSION_STRING}")
+message(STATUS "  xxhash ${XXHASH_VERSION}, lz4 ${LZ4_VERSION}, zstd ${ZSTD_VERSION}")

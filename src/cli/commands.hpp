@@ -1,0 +1,11 @@
+#pragma once
+// One function per command registers its subcommand; the subcommand's callback runs it and
+// stores the exit code. Adding a command: a new cli/<name>_command.cpp and a line in cli.cpp.
+
+#include <CLI/CLI.hpp>
+
+namespace wsd::cli {
+
+void register_usage_command(CLI::App& app, int& exit_code);
+
+} // namespace wsd::cli

@@ -1,0 +1,58 @@
+#include "cli/common_options.hpp"
+
+#include "util/escape.hpp"
+#include "util/progress.hpp"
+
+#include <fmt/format.h>
+
+#include <cstdio>
+#include <sys/resource.h>
+
+namespace wsd::cli {
+
+void add_walk_options(CLI::App& cmd, CommonOptions& options) {
+  cmd.add_option("roots", options.roots, "Directories to scan")->required()->type_name("ROOT...");
+  cmd.add_option("--threads,-j", options.threads, "Worker threads (default: one per core)")
+      ->type_name("N");
+  cmd.add_flag("--cross-fs", options.cross_fs,
+               "Descend into other filesystems mounted below a root (default: stay on one)");
+  cmd.add_option("--exclude", options.excludes,
+                 "Skip entries matching GLOB (repeatable; without '/' matches names, with '/' "
+                 "root-relative paths; ** crosses directories)")
+      ->type_name("GLOB")
+      ->take_all()
+      ->allow_extra_args(false);
+}
+
+void add_output_options(CLI::App& cmd, CommonOptions& options) {
+  cmd.add_flag("--json", options.json, "Print one JSON document (stable schema) on stdout");
+  cmd.add_flag("--bytes", options.bytes, "Print exact byte counts instead of KiB/MiB/GiB");
+  cmd.add_flag("--stats", options.stats, "Print timings, counters and peak memory");
+  cmd.add_flag("--quiet,-q", options.quiet, "No progress on stderr");
+}
+
+fs::WalkOptions make_walk_options(const CommonOptions& options) {
+  fs::WalkOptions w;
+  w.threads = options.threads;
+  w.cross_fs = options.cross_fs;
+  for (const auto& g : options.excludes) w.excludes.emplace_back(g);
+  return w;
+}
+
+bool show_progress(const CommonOptions& options) {
+  return !options.quiet && util::Progress::stderr_is_terminal();
+}
+
+void print_errors(const std::vector<std::tuple<std::string, std::string, std::string>>& errors) {
+  for (const auto& [path, op, text] : errors)
+    std::fprintf(stderr, "wsdedup: %s(\"%s\"): %s\n", op.c_str(),
+                 util::escape_for_terminal(path).c_str(), text.c_str());
+}
+
+uint64_t peak_rss_bytes() {
+  struct rusage ru {};
+  ::getrusage(RUSAGE_SELF, &ru);
+  return static_cast<uint64_t>(ru.ru_maxrss) * 1024;
+}
+
+} // namespace wsd::cli

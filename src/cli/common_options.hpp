@@ -1,0 +1,41 @@
+#pragma once
+// Options every command shares (DESIGN.md section 2), declared once.
+
+#include "fs/walker.hpp"
+
+#include <CLI/CLI.hpp>
+
+#include <string>
+#include <vector>
+
+namespace wsd::cli {
+
+struct CommonOptions {
+  std::vector<std::string> roots;
+  unsigned threads = 0;
+  bool cross_fs = false;
+  std::vector<std::string> excludes;
+  bool json = false;
+  bool bytes = false;
+  bool stats = false;
+  bool quiet = false;
+};
+
+/// Adds ROOT... and the walk options to a subcommand.
+void add_walk_options(CLI::App& cmd, CommonOptions& options);
+
+/// Adds --json, --bytes, --stats, --quiet.
+void add_output_options(CLI::App& cmd, CommonOptions& options);
+
+fs::WalkOptions make_walk_options(const CommonOptions& options);
+
+/// Whether progress goes to stderr (a terminal, and not --quiet).
+bool show_progress(const CommonOptions& options);
+
+/// Prints per-path errors to stderr as `wsdedup: op("path"): text`.
+void print_errors(const std::vector<std::tuple<std::string, std::string, std::string>>& errors);
+
+/// Peak resident memory of this process in bytes.
+uint64_t peak_rss_bytes();
+
+} // namespace wsd::cli
