@@ -1,0 +1,294 @@
+#include "content/content_reader.hpp"
+
+#include "fs/file_stat.hpp"
+#include "fs/safe_open.hpp"
+#include "fs/walker.hpp"
+
+#include <algorithm>
+#include <cerrno>
+#include <condition_variable>
+#include <cstdlib>
+#include <deque>
+#include <fcntl.h>
+#include <mutex>
+#include <thread>
+#include <unistd.h>
+#include <vector>
+
+namespace wsd::content {
+
+namespace {
+
+constexpr size_t k_alignment = 4096;
+
+// One pread, retried on EINTR; a short count means end of file. Returns -1 with errno.
+ssize_t pread_full(int fd, std::byte* buf, size_t len, uint64_t offset, uint64_t* calls) {
+  while (true) {
+    const ssize_t n = ::pread(fd, buf, len, static_cast<off_t>(offset));
+    if (calls) ++*calls;
+    if (n >= 0 || errno != EINTR) return n;
+  }
+}
+
+ReadResult failure(const char* op, int err) {
+  ReadResult r;
+  r.outcome = ReadOutcome::error;
+  r.op = op;
+  r.err = err;
+  return r;
+}
+
+ReadResult changed() {
+  ReadResult r;
+  r.outcome = ReadOutcome::changed;
+  return r;
+}
+
+// Reads [begin, end) in buffer-sized pieces; false with `result` set on a problem.
+bool read_range(int fd, uint64_t begin, uint64_t end, std::span<std::byte> buffer,
+                ContentConsumer& consumer, ReadResult& result, uint64_t* calls) {
+  uint64_t off = begin;
+  while (off < end) {
+    const size_t want = static_cast<size_t>(std::min<uint64_t>(buffer.size(), end - off));
+    const ssize_t n = pread_full(fd, buffer.data(), want, off, calls);
+    if (n < 0) {
+      result = failure("read", errno);
+      return false;
+    }
+    if (static_cast<size_t>(n) < want) { // shrank while we read
+      result = changed();
+      return false;
+    }
+    consumer.data(off, buffer.first(want));
+    result.bytes_read += want;
+    off += want;
+  }
+  return true;
+}
+
+// Walks data extents with SEEK_DATA/SEEK_HOLE. Returns false with `unsupported` set when
+// the filesystem cannot tell (then the caller reads everything).
+bool read_sparse(int fd, uint64_t size, std::span<std::byte> buffer, ContentConsumer& consumer,
+                 ReadResult& result, bool& unsupported, uint64_t* calls) {
+  uint64_t off = 0;
+  while (off < size) {
+    const off_t data = ::lseek(fd, static_cast<off_t>(off), SEEK_DATA);
+    if (data < 0) {
+      if (errno == ENXIO) { // only a hole remains
+        consumer.hole(off, size - off);
+        result.hole_bytes += size - off;
+        return true;
+      }
+      if (off == 0 && (errno == EINVAL || errno == EOPNOTSUPP)) {
+        unsupported = true;
+        return false;
+      }
+      result = failure("lseek", errno);
+      return false;
+    }
+    const auto data_start = std::min<uint64_t>(static_cast<uint64_t>(data), size);
+    if (data_start > off) {
+      consumer.hole(off, data_start - off);
+      result.hole_bytes += data_start - off;
+    }
+    if (data_start >= size) return true;
+    const off_t hole = ::lseek(fd, data, SEEK_HOLE);
+    if (hole < 0) {
+      result = failure("lseek", errno);
+      return false;
+    }
+    const uint64_t data_end = std::min<uint64_t>(static_cast<uint64_t>(hole), size);
+    if (!read_range(fd, data_start, data_end, buffer, consumer, result, calls)) return false;
+    off = data_end;
+  }
+  return true;
+}
+
+bool same_identity(const fs::FileStat& st, const FileJob& job) {
+  return st.dev == job.dev && st.ino == job.ino && st.size == job.size &&
+         (job.mtime_ns == 0 || (st.mtime_ns == job.mtime_ns && st.ctime_ns == job.ctime_ns));
+}
+
+ReadResult read_checked(int fd, const FileJob& job, std::span<std::byte> buffer,
+                        uint64_t partial_bytes, ContentConsumer& consumer, uint64_t* calls) {
+  fs::FileStat before;
+  if (const int err = fs::stat_fd(fd, before); err != 0) return failure("statx", err);
+  if (!before.is_regular()) return failure("open", EINVAL);
+  if (!same_identity(before, job)) return changed();
+
+  ReadResult result;
+  const uint64_t size = job.size;
+  if (job.scope == ReadScope::head_tail && size > 2 * partial_bytes) {
+    // Two small reads; the consumer sees [0, p) and [size - p, size).
+    const auto p = static_cast<size_t>(std::min<uint64_t>(partial_bytes, buffer.size()));
+    for (const uint64_t off : {uint64_t{0}, size - p}) {
+      const ssize_t n = pread_full(fd, buffer.data(), p, off, calls);
+      if (n < 0) return failure("read", errno);
+      if (static_cast<size_t>(n) != p) return changed();
+      consumer.data(off, buffer.first(p));
+      result.bytes_read += p;
+    }
+  } else if (size < buffer.size() && before.allocated_bytes() >= size) {
+    // A small, fully allocated file: one read of size + 1 also proves it did not grow.
+    const ssize_t n = pread_full(fd, buffer.data(), static_cast<size_t>(size) + 1, 0, calls);
+    if (n < 0) return failure("read", errno);
+    if (static_cast<uint64_t>(n) != size) return changed();
+    if (size > 0) consumer.data(0, buffer.first(static_cast<size_t>(size)));
+    result.bytes_read = size;
+  } else {
+    if (size > buffer.size()) ::posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+    bool unsupported = false;
+    bool ok = true;
+    if (before.allocated_bytes() < size)
+      ok = read_sparse(fd, size, buffer, consumer, result, unsupported, calls);
+    if (before.allocated_bytes() >= size || unsupported)
+      ok = read_range(fd, 0, size, buffer, consumer, result, calls);
+    if (!ok) return result;
+  }
+  // Changed while we read? (A writer that keeps size and times is caught by whoever acts
+  // on the result: dedupe compares bytes in the kernel.)
+  fs::FileStat after;
+  if (const int err = fs::stat_fd(fd, after); err != 0) return failure("statx", err);
+  if (after.size != before.size || after.mtime_ns != before.mtime_ns ||
+      after.ctime_ns != before.ctime_ns)
+    return changed();
+  return result;
+}
+
+// A bounded multi-consumer queue of jobs: push blocks while full (back-pressure).
+class JobQueue {
+public:
+  explicit JobQueue(size_t capacity) : m_capacity(std::max<size_t>(capacity, 1)) {}
+
+  void push(FileJob job) {
+    std::unique_lock lock(m_mutex);
+    m_not_full.wait(lock, [&] { return m_jobs.size() < m_capacity; });
+    m_jobs.push_back(std::move(job));
+    m_not_empty.notify_one();
+  }
+
+  bool pop(FileJob& out) {
+    std::unique_lock lock(m_mutex);
+    m_not_empty.wait(lock, [&] { return !m_jobs.empty() || m_closed; });
+    if (m_jobs.empty()) return false;
+    out = std::move(m_jobs.front());
+    m_jobs.pop_front();
+    m_not_full.notify_one();
+    return true;
+  }
+
+  void close() {
+    std::lock_guard lock(m_mutex);
+    m_closed = true;
+    m_not_empty.notify_all();
+  }
+
+private:
+  size_t m_capacity;
+  std::mutex m_mutex;
+  std::condition_variable m_not_full;
+  std::condition_variable m_not_empty;
+  std::deque<FileJob> m_jobs;
+  bool m_closed = false;
+};
+
+struct AlignedBuffer {
+  explicit AlignedBuffer(size_t n)
+      : size(std::max<size_t>((n + k_alignment - 1) / k_alignment * k_alignment, k_alignment)),
+        data(static_cast<std::byte*>(std::aligned_alloc(k_alignment, size))) {
+    if (!data) throw std::bad_alloc();
+  }
+  AlignedBuffer(const AlignedBuffer&) = delete;
+  AlignedBuffer& operator=(const AlignedBuffer&) = delete;
+  ~AlignedBuffer() { std::free(data); }
+  size_t size;
+  std::byte* data;
+};
+
+} // namespace
+
+ReadResult read_open_file(int fd, const FileJob& job, std::span<std::byte> buffer,
+                          uint64_t partial_bytes, ContentConsumer& consumer, uint64_t* read_calls) {
+  consumer.begin(job);
+  // One byte of the buffer is reserved for the size + 1 probe of small files.
+  const ReadResult result =
+      read_checked(fd, job, buffer.first(buffer.size() - 1), partial_bytes, consumer, read_calls);
+  consumer.end(job, result);
+  return result;
+}
+
+ContentReader::ContentReader(const fs::RootSet& roots, ReaderOptions options)
+    : m_roots(roots), m_options(options) {}
+
+ReaderStats ContentReader::run(
+    const std::function<void(const std::function<void(FileJob)>& push)>& produce,
+    const ConsumerFactory& factory, ReaderProgress* progress) {
+  const unsigned threads = fs::resolve_threads(m_options.threads);
+  JobQueue queue(m_options.queue_capacity);
+  std::vector<ReaderStats> per_thread(threads);
+  std::vector<std::thread> workers;
+  std::exception_ptr failure_ptr;
+  std::mutex failure_mutex;
+  for (unsigned t = 0; t < threads; ++t) {
+    workers.emplace_back([&, t] {
+      try {
+        AlignedBuffer buffer(m_options.buffer_bytes + k_alignment);
+        const std::span<std::byte> span(buffer.data, buffer.size);
+        std::unique_ptr<ContentConsumer> consumer = factory(t);
+        ReaderStats& stats = per_thread[t];
+        FileJob job;
+        while (queue.pop(job)) {
+          ReadResult result;
+          auto fd = fs::open_beneath(m_roots[job.root].fd.get(), job.rel_path, false,
+                                     m_options.cross_fs);
+          if (!fd) {
+            consumer->begin(job);
+            result = failure("open", fd.error());
+            if (fd.error() == ENOENT) result = changed();
+            consumer->end(job, result);
+          } else {
+            result = read_open_file(fd->get(), job, span, m_options.partial_bytes, *consumer,
+                                    &stats.read_calls);
+          }
+          stats.files++;
+          stats.bytes += result.bytes_read;
+          stats.hole_bytes += result.hole_bytes;
+          if (result.outcome == ReadOutcome::changed) stats.changed++;
+          if (result.outcome == ReadOutcome::error) stats.errors++;
+          if (progress) {
+            progress->files.fetch_add(1, std::memory_order_relaxed);
+            progress->bytes.fetch_add(result.bytes_read, std::memory_order_relaxed);
+          }
+        }
+      } catch (...) {
+        std::lock_guard lock(failure_mutex);
+        if (!failure_ptr) failure_ptr = std::current_exception();
+        FileJob drain;
+        while (queue.pop(drain)) {
+        } // keep the producer from blocking forever
+      }
+    });
+  }
+  try {
+    produce([&](FileJob job) { queue.push(std::move(job)); });
+  } catch (...) {
+    queue.close();
+    for (auto& w : workers) w.join();
+    throw;
+  }
+  queue.close();
+  for (auto& w : workers) w.join();
+  if (failure_ptr) std::rethrow_exception(failure_ptr);
+  ReaderStats total;
+  for (const auto& s : per_thread) {
+    total.files += s.files;
+    total.bytes += s.bytes;
+    total.hole_bytes += s.hole_bytes;
+    total.read_calls += s.read_calls;
+    total.changed += s.changed;
+    total.errors += s.errors;
+  }
+  return total;
+}
+
+} // namespace wsd::content

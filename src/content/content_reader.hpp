@@ -1,0 +1,118 @@
+#pragma once
+// The content pipeline (DESIGN.md section 3): reads each file once and feeds every consumer
+// the command composed, in that one pass.
+//
+// A producer hands FileJobs to a bounded queue (back-pressure: producing blocks while
+// `queue_capacity` jobs wait); `threads` readers open each file beneath its root
+// (openat2, no symlinks), check it is still the inode the walk saw, and read it with large
+// preads into a per-thread buffer. Sparse files are read extent by extent with
+// SEEK_DATA/SEEK_HOLE: consumers see data() for bytes and hole() for ranges that read as
+// zeros without being stored. A small file costs one read: pread(size + 1) also proves it
+// did not grow. Every file gets begin(), then data()/hole() covering [0, size) in order (or
+// the head and tail ranges for a partial read), then end() with the outcome.
+
+#include "fs/roots.hpp"
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <span>
+#include <string>
+
+namespace wsd::content {
+
+/// What to read of a file.
+enum class ReadScope : uint8_t {
+  whole,     // every byte
+  head_tail, // the first and last `partial_bytes` (the whole file when it is small)
+};
+
+struct FileJob {
+  uint64_t id = 0;     // caller's index; results are stored by it, so order never matters
+  uint32_t root = 0;   // index into the RootSet
+  std::string rel_path;
+  uint64_t dev = 0;    // identity the walk saw: the file is skipped if these changed
+  uint64_t ino = 0;
+  uint64_t size = 0;
+  int64_t mtime_ns = 0; // 0: not checked
+  int64_t ctime_ns = 0;
+  ReadScope scope = ReadScope::whole;
+};
+
+enum class ReadOutcome : uint8_t {
+  ok,
+  changed, // different inode, size or times than the walk saw, or changed while read
+  error,   // open/read failed; `err` says why
+};
+
+struct ReadResult {
+  ReadOutcome outcome = ReadOutcome::ok;
+  int err = 0;            // errno for ReadOutcome::error
+  const char* op = "";    // the failed operation for ReadOutcome::error
+  uint64_t bytes_read = 0;
+  uint64_t hole_bytes = 0;
+};
+
+/// Receives one file's content. One instance per reader thread, so no locking inside.
+class ContentConsumer {
+public:
+  virtual ~ContentConsumer() = default;
+  virtual void begin(const FileJob& job) = 0;
+  /// Bytes at `offset`; successive calls are contiguous and ascending.
+  virtual void data(uint64_t offset, std::span<const std::byte> bytes) = 0;
+  /// `length` bytes at `offset` that are a hole (read as zeros).
+  virtual void hole(uint64_t offset, uint64_t length) = 0;
+  /// Called once per job, also when it failed (the consumer then discards what it got).
+  virtual void end(const FileJob& job, const ReadResult& result) = 0;
+};
+
+/// Makes the consumer for reader thread `thread`.
+using ConsumerFactory = std::function<std::unique_ptr<ContentConsumer>(unsigned thread)>;
+
+struct ReaderOptions {
+  unsigned threads = 0;             // 0: one per core
+  size_t buffer_bytes = 1 << 20;    // per-thread read buffer (multiple of 4096)
+  size_t queue_capacity = 4096;     // jobs waiting at most
+  uint64_t partial_bytes = 4096;    // head/tail size for ReadScope::head_tail
+  bool cross_fs = false;            // allow opening across mounts below the root
+};
+
+struct ReaderStats {
+  uint64_t files = 0;
+  uint64_t bytes = 0;       // data bytes read
+  uint64_t hole_bytes = 0;
+  uint64_t read_calls = 0;
+  uint64_t changed = 0;
+  uint64_t errors = 0;
+};
+
+/// Live counters for a progress line.
+struct ReaderProgress {
+  std::atomic<uint64_t> files{0};
+  std::atomic<uint64_t> bytes{0};
+};
+
+/// Reads files for consumers. run() calls `produce(push)`: the producer calls push(job) for
+/// each file (blocking while the queue is full) and returns when done.
+class ContentReader {
+public:
+  ContentReader(const fs::RootSet& roots, ReaderOptions options);
+
+  ReaderStats run(const std::function<void(const std::function<void(FileJob)>& push)>& produce,
+                  const ConsumerFactory& factory, ReaderProgress* progress = nullptr);
+
+private:
+  const fs::RootSet& m_roots;
+  ReaderOptions m_options;
+};
+
+/// Reads one already-open regular file through `consumer` on the calling thread (used by
+/// the reader threads and by commands that hold the fd themselves, e.g. dedupe).
+/// `buffer` must be at least 4096 bytes.
+ReadResult read_open_file(int fd, const FileJob& job, std::span<std::byte> buffer,
+                          uint64_t partial_bytes, ContentConsumer& consumer,
+                          uint64_t* read_calls = nullptr);
+
+} // namespace wsd::content

@@ -1,0 +1,172 @@
+#include "content/content_reader.hpp"
+#include "content/file_hasher.hpp"
+#include "fs/file_stat.hpp"
+#include "test_util.hpp"
+
+#include <gtest/gtest.h>
+
+#include <fcntl.h>
+#include <mutex>
+#include <unistd.h>
+
+using namespace wsd;
+
+namespace {
+
+// Records the calls a consumer receives, for one file.
+class Recorder final : public content::ContentConsumer {
+public:
+  void begin(const content::FileJob&) override { log.clear(); }
+  void data(uint64_t off, std::span<const std::byte> b) override {
+    log += "D" + std::to_string(off) + "+" + std::to_string(b.size()) + " ";
+    bytes.append(reinterpret_cast<const char*>(b.data()), b.size());
+  }
+  void hole(uint64_t off, uint64_t len) override {
+    log += "H" + std::to_string(off) + "+" + std::to_string(len) + " ";
+    bytes.append(len, '\0');
+  }
+  void end(const content::FileJob&, const content::ReadResult& r) override { result = r; }
+  std::string log;
+  std::string bytes;
+  content::ReadResult result;
+};
+
+content::FileJob job_for(const std::string& root, const std::string& rel, uint64_t id = 0) {
+  fs::FileStat st;
+  const int dirfd = ::open(root.c_str(), O_RDONLY | O_DIRECTORY);
+  EXPECT_EQ(fs::stat_at(dirfd, rel.c_str(), st), 0);
+  ::close(dirfd);
+  content::FileJob j;
+  j.id = id;
+  j.rel_path = rel;
+  j.dev = st.dev;
+  j.ino = st.ino;
+  j.size = st.size;
+  j.mtime_ns = st.mtime_ns;
+  j.ctime_ns = st.ctime_ns;
+  return j;
+}
+
+content::ReadResult read_one(const std::string& root, const content::FileJob& job, Recorder& rec,
+                             size_t buffer = 1 << 20, uint64_t* calls = nullptr) {
+  const int fd = ::open((root + "/" + job.rel_path).c_str(), O_RDONLY);
+  std::vector<std::byte> buf(buffer);
+  auto r = content::read_open_file(fd, job, buf, 4096, rec, calls);
+  ::close(fd);
+  return r;
+}
+
+} // namespace
+
+TEST(ContentReader, SmallFileIsOneRead) {
+  test::TempDir t;
+  const std::string body = test::random_bytes(5000, 1);
+  test::write_file(t / "f", body);
+  Recorder rec;
+  uint64_t calls = 0;
+  const auto r = read_one(t.path(), job_for(t.path(), "f"), rec, 1 << 20, &calls);
+  EXPECT_EQ(r.outcome, content::ReadOutcome::ok);
+  EXPECT_EQ(calls, 1u);
+  EXPECT_EQ(rec.bytes, body);
+}
+
+TEST(ContentReader, LargeFileInBufferSizedPieces) {
+  test::TempDir t;
+  const std::string body = test::random_bytes(3 * 65536 + 100, 2);
+  test::write_file(t / "f", body);
+  Recorder rec;
+  const auto r = read_one(t.path(), job_for(t.path(), "f"), rec, 65536 + 1);
+  EXPECT_EQ(r.outcome, content::ReadOutcome::ok);
+  EXPECT_EQ(rec.bytes, body);
+  EXPECT_EQ(rec.log, "D0+65536 D65536+65536 D131072+65536 D196608+100 ");
+}
+
+TEST(ContentReader, SparseFileReportsHoles) {
+  test::TempDir t;
+  const int fd = ::open((t / "s").c_str(), O_WRONLY | O_CREAT, 0644);
+  ASSERT_EQ(::ftruncate(fd, 1 << 20), 0);
+  const std::string mid = test::random_bytes(8192, 3);
+  ASSERT_EQ(::pwrite(fd, mid.data(), mid.size(), 65536), 8192);
+  ::close(fd);
+  Recorder rec;
+  const auto r = read_one(t.path(), job_for(t.path(), "s"), rec);
+  EXPECT_EQ(r.outcome, content::ReadOutcome::ok);
+  EXPECT_EQ(rec.log, "H0+65536 D65536+8192 H73728+974848 ");
+  EXPECT_EQ(r.hole_bytes, (1u << 20) - 8192);
+  EXPECT_EQ(rec.bytes.substr(65536, 8192), mid);
+}
+
+TEST(ContentReader, ChangedFileIsNotRead) {
+  test::TempDir t;
+  test::write_file(t / "f", "before");
+  auto job = job_for(t.path(), "f");
+  test::write_file(t / "f", "after!!");
+  Recorder rec;
+  EXPECT_EQ(read_one(t.path(), job, rec).outcome, content::ReadOutcome::changed);
+  EXPECT_TRUE(rec.bytes.empty());
+}
+
+TEST(ContentReader, HeadTailReadsTwoRanges) {
+  test::TempDir t;
+  const std::string body = test::random_bytes(100000, 4);
+  test::write_file(t / "f", body);
+  auto job = job_for(t.path(), "f");
+  job.scope = content::ReadScope::head_tail;
+  Recorder rec;
+  read_one(t.path(), job, rec);
+  EXPECT_EQ(rec.log, "D0+4096 D95904+4096 ");
+}
+
+TEST(ContentReader, PipelineHashesEveryFileAndReportsProblems) {
+  test::TempDir t;
+  std::vector<std::string> bodies;
+  for (int i = 0; i < 200; ++i) {
+    bodies.push_back(test::random_bytes(static_cast<size_t>(i * 997), static_cast<uint64_t>(i)));
+    test::write_file(t / ("d/f" + std::to_string(i)), bodies.back());
+  }
+  const fs::RootSet roots({t.path()});
+  std::vector<content::FileJob> jobs;
+  for (int i = 0; i < 200; ++i) jobs.push_back(job_for(t.path(), "d/f" + std::to_string(i), static_cast<uint64_t>(i)));
+  // A job whose file vanished, and one replaced by a symlink (never followed).
+  test::write_file(t / "gone", "x");
+  jobs.push_back(job_for(t.path(), "gone", 200));
+  ::unlink((t / "gone").c_str());
+  test::write_file(t / "swapped", "x");
+  jobs.push_back(job_for(t.path(), "swapped", 201));
+  ::unlink((t / "swapped").c_str());
+  ASSERT_EQ(::symlink("d/f1", (t / "swapped").c_str()), 0);
+
+  content::DigestTable table(jobs.size());
+  content::ReaderOptions o;
+  o.threads = 3;
+  o.queue_capacity = 4; // exercises back-pressure
+  o.buffer_bytes = 64 * 1024;
+  content::ContentReader reader(roots, o);
+  const auto stats = reader.run([&](const auto& push) { for (const auto& j : jobs) push(j); },
+                                [&](unsigned) { return content::make_file_hasher(table); });
+  EXPECT_EQ(stats.files, jobs.size());
+  for (int i = 0; i < 200; ++i) {
+    const auto& b = bodies[static_cast<size_t>(i)];
+    EXPECT_EQ(table.outcomes[static_cast<size_t>(i)], content::ReadOutcome::ok);
+    EXPECT_EQ(table.digests[static_cast<size_t>(i)],
+              content::hash_bytes({reinterpret_cast<const std::byte*>(b.data()), b.size()}));
+  }
+  EXPECT_EQ(table.outcomes[200], content::ReadOutcome::changed);
+  EXPECT_EQ(table.outcomes[201], content::ReadOutcome::error); // ELOOP: not followed
+}
+
+TEST(ContentReader, SparseAndDenseCopiesHashTheSame) {
+  test::TempDir t;
+  const int fd = ::open((t / "sparse").c_str(), O_WRONLY | O_CREAT, 0644);
+  ASSERT_EQ(::ftruncate(fd, 300000), 0);
+  ::close(fd);
+  test::write_file(t / "dense", std::string(300000, '\0'));
+  const fs::RootSet roots({t.path()});
+  content::DigestTable table(2);
+  content::ContentReader reader(roots, {});
+  reader.run([&](const auto& push) {
+    push(job_for(t.path(), "sparse", 0));
+    push(job_for(t.path(), "dense", 1));
+  }, [&](unsigned) { return content::make_file_hasher(table); });
+  EXPECT_EQ(table.digests[0], table.digests[1]);
+}
