@@ -1,6 +1,7 @@
 #include "fs/walker.hpp"
 
 #include "fs/safe_open.hpp"
+#include "util/pause_point.hpp"
 
 #include <algorithm>
 #include <cerrno>
@@ -178,6 +179,7 @@ private:
   void process(unsigned thread, DirTask& task, std::vector<char>& buffer, std::string& path,
                std::vector<DirTask>& children) {
     ThreadStats& stats = m_thread_stats[thread];
+    util::pause_point("walk.open_dir", task.rel_path);
     auto opened = open_dir(task);
     release_parent(task);
     if (!opened) {
@@ -220,6 +222,7 @@ private:
     names.reserve(offsets.size());
     for (const uint32_t off : offsets) names.emplace_back(arena.data() + off);
     std::sort(names.begin(), names.end());
+    util::pause_point("walk.listed", task.rel_path);
 
     Entry dir_entry;
     dir_entry.root = task.root;

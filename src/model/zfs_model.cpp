@@ -1,0 +1,299 @@
+#include "model/zfs_model.hpp"
+
+#include <algorithm>
+#include <cstring>
+#include <mutex>
+#include <stdexcept>
+
+#include <xxhash.h>
+
+namespace wsd::model {
+namespace {
+
+bool all_zero(std::span<const std::byte> b) {
+  // The first byte is zero and every byte equals its successor.
+  return b.empty() ||
+         (b[0] == std::byte{0} && std::memcmp(b.data(), b.data() + 1, b.size() - 1) == 0);
+}
+
+BlockKey key_of(std::span<const std::byte> block) {
+  const XXH128_hash_t h = XXH3_128bits(block.data(), block.size());
+  return BlockKey{h.low64, static_cast<uint32_t>(h.high64 >> 32),
+                  static_cast<uint32_t>(block.size())};
+}
+
+uint64_t round_up(uint64_t v, uint64_t unit) {
+  return (v + unit - 1) / unit * unit;
+}
+
+} // namespace
+
+void ModelCounters::add(const ModelCounters& o) {
+  files += o.files;
+  logical_bytes += o.logical_bytes;
+  blocks += o.blocks;
+  sparse_holes += o.sparse_holes;
+  zero_holes += o.zero_holes;
+  embedded_refs += o.embedded_refs;
+  ddt_refs += o.ddt_refs;
+}
+
+struct ZfsModel::Lane {
+  ModelConfig config;
+  DedupTable table;
+  mutable std::mutex counters_mutex;
+  ModelCounters counters;
+
+  Lane(const ModelConfig& c, unsigned shard_bits) : config(c), table(shard_bits) {}
+};
+
+ZfsModel::ZfsModel(ModelOptions options) : m_options(std::move(options)) {
+  if (m_options.recordsizes.empty()) {
+    throw std::invalid_argument("no recordsize to model");
+  }
+  for (uint32_t rs : m_options.recordsizes) {
+    ModelConfig c;
+    c.profile = m_options.profile;
+    c.recordsize = rs;
+    c.ashift = m_options.ashift;
+    c.compression = m_options.compression;
+    c.copies = m_options.copies;
+    if (auto why = validate(c)) {
+      throw std::invalid_argument(*why);
+    }
+    m_lanes.push_back(std::make_unique<Lane>(c, m_options.shard_bits));
+  }
+}
+
+ZfsModel::~ZfsModel() = default;
+
+const ModelConfig& ZfsModel::config(size_t i) const {
+  return m_lanes.at(i)->config;
+}
+DedupTable& ZfsModel::table(size_t i) {
+  return m_lanes.at(i)->table;
+}
+const DedupTable& ZfsModel::table(size_t i) const {
+  return m_lanes.at(i)->table;
+}
+
+ModelCounters ZfsModel::counters(size_t i) const {
+  const Lane& lane = *m_lanes.at(i);
+  std::lock_guard lock(lane.counters_mutex);
+  return lane.counters;
+}
+
+void ZfsModel::add_counters(size_t i, const ModelCounters& c) {
+  Lane& lane = *m_lanes.at(i);
+  std::lock_guard lock(lane.counters_mutex);
+  lane.counters.add(c);
+}
+
+DdtHistogram ZfsModel::histogram(size_t i) const {
+  return build_histogram(table(i), config(i));
+}
+
+std::unique_ptr<ZfsFileFeeder> ZfsModel::make_feeder() {
+  return std::make_unique<ZfsFileFeeder>(*this);
+}
+
+// Per-lane state of the file being fed.
+struct ZfsFileFeeder::LaneState {
+  WritePolicy policy;
+  uint32_t recordsize;
+  uint32_t block_size = 0;  // LSIZE of this file's blocks
+  uint64_t block_start = 0; // file offset of the current block
+  uint32_t fill = 0;        // bytes of the current block covered so far
+  bool has_data = false;    // the current block received data (not only holes)
+  std::vector<std::byte> buffer;
+  std::vector<BlockKey> refs; // references added by this file, for end_file(discard)
+  ModelCounters counters;
+
+  LaneState(const ModelConfig& config) : policy(config), recordsize(config.recordsize) {}
+};
+
+ZfsFileFeeder::ZfsFileFeeder(ZfsModel& model)
+    : m_model(model), m_compressor(model.options().compression) {
+  for (size_t i = 0; i < model.lanes(); ++i) {
+    m_states.push_back(std::make_unique<LaneState>(model.config(i)));
+  }
+}
+
+ZfsFileFeeder::~ZfsFileFeeder() = default;
+
+void ZfsFileFeeder::begin_file(uint64_t size) {
+  m_size = size;
+  m_pos = 0;
+  m_open = true;
+  for (auto& st : m_states) {
+    // zfs_write()/dnode_set_blksz(): a single-block file's block is the file size rounded
+    // up to SPA_MINBLOCKSIZE; beyond recordsize the block size is recordsize.
+    st->block_size = size <= st->recordsize ? static_cast<uint32_t>(round_up(size, k_min_block))
+                                            : st->recordsize;
+    st->block_start = 0;
+    st->fill = 0;
+    st->has_data = false;
+    st->refs.clear();
+    st->counters = ModelCounters{};
+    st->counters.files = 1;
+    st->counters.logical_bytes = size;
+    if (st->buffer.size() < st->block_size) {
+      st->buffer.resize(st->block_size);
+    }
+  }
+}
+
+void ZfsFileFeeder::data(uint64_t offset, std::span<const std::byte> bytes) {
+  feed(offset, bytes.data(), bytes.size());
+}
+
+void ZfsFileFeeder::hole(uint64_t offset, uint64_t length) {
+  feed(offset, nullptr, length);
+}
+
+// Spreads [offset, offset + length) over every lane's current block; `bytes` null: a hole.
+void ZfsFileFeeder::feed(uint64_t offset, const std::byte* bytes, uint64_t length) {
+  if (!m_open || offset != m_pos) {
+    throw std::logic_error("ZfsFileFeeder: content out of order");
+  }
+  // Nothing past the size the file had at begin_file() is modelled.
+  length = std::min(length, m_size - std::min(m_size, offset));
+  const bool fill_holes = m_model.options().holes == HoleMode::fill;
+  for (size_t lane = 0; lane < m_states.size(); ++lane) {
+    LaneState& st = *m_states[lane];
+    uint64_t done = 0;
+    while (done < length) {
+      const uint64_t room = st.block_size - st.fill;
+      const uint64_t take = std::min(room, length - done);
+      if (bytes != nullptr && st.fill == 0 && take == st.block_size) {
+        // A whole block inside this chunk: hash it where it is.
+        finish_block(lane, {bytes + done, st.block_size}, true);
+      } else {
+        std::byte* dst = st.buffer.data() + st.fill;
+        if (bytes != nullptr) {
+          std::memcpy(dst, bytes + done, take);
+          st.has_data = true;
+        } else {
+          std::memset(dst, 0, take);
+          st.has_data = st.has_data || fill_holes;
+        }
+        st.fill += static_cast<uint32_t>(take);
+        if (st.fill == st.block_size) {
+          finish_block(lane, {st.buffer.data(), st.block_size}, st.has_data);
+        }
+      }
+      done += take;
+      if (st.fill == st.block_size || take == st.block_size) {
+        st.block_start += st.block_size;
+        st.fill = 0;
+        st.has_data = false;
+      }
+    }
+  }
+  m_pos = offset + length;
+}
+
+void ZfsFileFeeder::finish_block(size_t lane, std::span<const std::byte> block, bool has_data) {
+  LaneState& st = *m_states[lane];
+  DedupTable& table = m_model.table(lane);
+  ++st.counters.blocks;
+  if (!has_data) {
+    ++st.counters.sparse_holes; // never written: dmu keeps the hole
+    return;
+  }
+  const auto lsize = static_cast<uint32_t>(block.size());
+  if (all_zero(block)) {
+    const PhysicalBlock pb = st.policy.zero_block(lsize);
+    if (pb.fate == BlockFate::hole) {
+      ++st.counters.zero_holes;
+      return;
+    }
+    const BlockKey key = key_of(block);
+    table.add_ref(key, BlockInfo{pb.psize, false, false});
+    st.refs.push_back(key);
+    ++st.counters.ddt_refs;
+    return;
+  }
+  const BlockKey key = key_of(block);
+  std::optional<BlockInfo> info = table.add_ref_if_known(key);
+  if (!info) {
+    // Another lane may have met the same bytes at the same LSIZE (a small file is one
+    // block of the same LSIZE under every recordsize above its size).
+    for (size_t other = 0; other < m_states.size() && !info; ++other) {
+      if (other != lane) {
+        info = m_model.table(other).find(key);
+      }
+    }
+    if (!info) {
+      const PhysicalBlock pb = st.policy.data_block(block, m_compressor);
+      info = BlockInfo{pb.psize, pb.fate == BlockFate::embedded, pb.compressed};
+    }
+    info = table.add_ref(key, *info);
+  }
+  st.refs.push_back(key);
+  if (info->embedded) {
+    ++st.counters.embedded_refs;
+  } else {
+    ++st.counters.ddt_refs;
+  }
+}
+
+void ZfsFileFeeder::end_file(FileOutcome outcome) {
+  if (!m_open) {
+    return;
+  }
+  m_open = false;
+  for (size_t lane = 0; lane < m_states.size(); ++lane) {
+    LaneState& st = *m_states[lane];
+    if (outcome == FileOutcome::commit && st.fill > 0) {
+      // The tail: zero-padded to the block size (bytes the reader did not deliver, if any,
+      // read as zeros).
+      std::memset(st.buffer.data() + st.fill, 0, st.block_size - st.fill);
+      finish_block(lane, {st.buffer.data(), st.block_size}, st.has_data);
+    }
+    st.fill = 0;
+    if (outcome == FileOutcome::commit) {
+      m_model.add_counters(lane, st.counters);
+    } else {
+      for (const BlockKey& key : st.refs) {
+        m_model.table(lane).drop_ref(key);
+      }
+    }
+    st.refs.clear();
+  }
+}
+
+void ZfsFileFeeder::add_file(std::span<const std::byte> bytes) {
+  begin_file(bytes.size());
+  if (!bytes.empty()) {
+    data(0, bytes);
+  }
+  end_file(FileOutcome::commit);
+}
+
+ZfsModelConsumer::ZfsModelConsumer(ZfsModel& model) : m_feeder(model.make_feeder()) {}
+
+void ZfsModelConsumer::begin(const content::FileJob& job) {
+  m_feeder->begin_file(job.size);
+}
+
+void ZfsModelConsumer::data(uint64_t offset, std::span<const std::byte> bytes) {
+  m_feeder->data(offset, bytes);
+}
+
+void ZfsModelConsumer::hole(uint64_t offset, uint64_t length) {
+  m_feeder->hole(offset, length);
+}
+
+void ZfsModelConsumer::end(const content::FileJob& /*job*/, const content::ReadResult& result) {
+  m_feeder->end_file(result.outcome == content::ReadOutcome::ok ? FileOutcome::commit
+                                                                : FileOutcome::discard);
+}
+
+content::ConsumerFactory zfs_model_consumer_factory(ZfsModel& model) {
+  return [&model](unsigned /*thread*/) -> std::unique_ptr<content::ContentConsumer> {
+    return std::make_unique<ZfsModelConsumer>(model);
+  };
+}
+
+} // namespace wsd::model

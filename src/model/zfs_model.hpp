@@ -1,0 +1,155 @@
+#pragma once
+// The block model (DESIGN.md section 5): cuts each file into the blocks ZFS would write,
+// decides each block's fate with the release's WritePolicy and counts references in a
+// shared DedupTable -- for several recordsizes at once, from one sequential pass.
+//
+// Per file: size 0 -> no block; size <= recordsize -> one block of LSIZE roundup(size, 512)
+// (dnode_set_blksz() rounds to SPA_MINBLOCKSIZE); larger -> ceil(size / recordsize) blocks
+// of LSIZE recordsize, the tail zero-padded. A block that received no data (a hole of a
+// sparse file) stays a hole; all-zero blocks follow WritePolicy::zero_block().
+//
+// A file's bytes arrive in chunks of any size (ContentConsumer: data() / hole(), ascending
+// and contiguous); each recordsize lane accumulates its partial record across calls and
+// hashes whole blocks straight from the caller's buffer when they lie in one chunk. Each
+// logical block is hashed once per lane (XXH3-128) and a unique block is compressed once:
+// the table caches its PSIZE, and lanes share results for blocks of equal LSIZE.
+
+#include "content/content_reader.hpp"
+#include "model/compressors.hpp"
+#include "model/ddt_stats.hpp"
+#include "model/ddt_table.hpp"
+#include "model/write_policy.hpp"
+#include "model/zfs_profile.hpp"
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <vector>
+
+namespace wsd::model {
+
+/// How holes of sparse files are modelled.
+enum class HoleMode : uint8_t {
+  keep, // a copy that keeps holes (cp -a, rsync -S): blocks without data are holes
+  fill, // a copy that writes zeros (rsync without -S): holes become zero data
+};
+
+/// Whether a file's blocks count (its read succeeded) or are withdrawn.
+enum class FileOutcome : uint8_t { commit, discard };
+
+/// Per-recordsize counters of what the files turned into.
+struct ModelCounters {
+  uint64_t files = 0;         // files committed (size 0 included)
+  uint64_t logical_bytes = 0; // sum of file sizes
+  uint64_t blocks = 0;        // logical blocks, holes included
+  uint64_t sparse_holes = 0;  // blocks that received no data
+  uint64_t zero_holes = 0;    // all-zero blocks written as holes
+  uint64_t embedded_refs = 0; // blocks embedded in their block pointer
+  uint64_t ddt_refs = 0;      // blocks that reference a DDT entry
+
+  /// Field-wise sum.
+  void add(const ModelCounters& o);
+};
+
+/// What the model is asked to simulate.
+struct ModelOptions {
+  const ZfsProfile* profile = nullptr; // nullptr: default_profile()
+  uint32_t ashift = 12;
+  CompressionSpec compression{Compression::lz4, 0};
+  uint32_t copies = 1;
+  std::vector<uint32_t> recordsizes{128u << 10};
+  HoleMode holes = HoleMode::keep;
+  unsigned shard_bits = 6; // DedupTable shards: 2^shard_bits
+};
+
+class ZfsFileFeeder;
+
+/// The shared, thread-safe state: one DedupTable and counter set per recordsize.
+class ZfsModel {
+public:
+  /// Throws std::invalid_argument when a recordsize/ashift/compression is invalid
+  /// (validate() gives the sentence).
+  explicit ZfsModel(ModelOptions options);
+  ~ZfsModel();
+  ZfsModel(const ZfsModel&) = delete;
+  ZfsModel& operator=(const ZfsModel&) = delete;
+
+  /// Number of recordsize lanes.
+  size_t lanes() const { return m_lanes.size(); }
+  /// Configuration of lane `i` (recordsize i of the options).
+  const ModelConfig& config(size_t i) const;
+  /// The DDT of lane `i`.
+  DedupTable& table(size_t i);
+  /// The DDT of lane `i` (read-only).
+  const DedupTable& table(size_t i) const;
+  /// Counters of lane `i` so far.
+  ModelCounters counters(size_t i) const;
+  /// zdb's histogram of lane `i` (call when no feeder is writing).
+  DdtHistogram histogram(size_t i) const;
+  /// The options the model was built with.
+  const ModelOptions& options() const { return m_options; }
+
+  /// A feeder for one thread.
+  std::unique_ptr<ZfsFileFeeder> make_feeder();
+
+private:
+  friend class ZfsFileFeeder;
+  void add_counters(size_t i, const ModelCounters& c);
+
+  struct Lane;
+  ModelOptions m_options;
+  std::vector<std::unique_ptr<Lane>> m_lanes;
+};
+
+/// Feeds files into a ZfsModel; one per thread, not thread-safe itself.
+class ZfsFileFeeder {
+public:
+  explicit ZfsFileFeeder(ZfsModel& model);
+  ~ZfsFileFeeder();
+  ZfsFileFeeder(const ZfsFileFeeder&) = delete;
+  ZfsFileFeeder& operator=(const ZfsFileFeeder&) = delete;
+
+  /// Starts a file of `size` bytes.
+  void begin_file(uint64_t size);
+  /// Bytes at `offset` (contiguous with what came before).
+  void data(uint64_t offset, std::span<const std::byte> bytes);
+  /// A hole of `length` bytes at `offset`.
+  void hole(uint64_t offset, uint64_t length);
+  /// Ends the file: commit its blocks, or withdraw the references it added.
+  void end_file(FileOutcome outcome);
+
+  /// Convenience: a whole in-memory file.
+  void add_file(std::span<const std::byte> bytes);
+
+private:
+  struct LaneState;
+  void feed(uint64_t offset, const std::byte* bytes, uint64_t length);
+  void finish_block(size_t lane, std::span<const std::byte> block, bool has_data);
+
+  ZfsModel& m_model;
+  BlockCompressor m_compressor;
+  std::vector<std::unique_ptr<LaneState>> m_states;
+  uint64_t m_size = 0;
+  uint64_t m_pos = 0;
+  bool m_open = false;
+};
+
+/// The content pipeline's consumer for the ZFS model: one per reader thread, all sharing
+/// one ZfsModel. Failed or changed files are withdrawn.
+class ZfsModelConsumer final : public content::ContentConsumer {
+public:
+  explicit ZfsModelConsumer(ZfsModel& model);
+  void begin(const content::FileJob& job) override;
+  void data(uint64_t offset, std::span<const std::byte> bytes) override;
+  void hole(uint64_t offset, uint64_t length) override;
+  void end(const content::FileJob& job, const content::ReadResult& result) override;
+
+private:
+  std::unique_ptr<ZfsFileFeeder> m_feeder;
+};
+
+/// A ConsumerFactory making ZfsModelConsumers on `model` (which must outlive the run).
+content::ConsumerFactory zfs_model_consumer_factory(ZfsModel& model);
+
+} // namespace wsd::model

@@ -1,0 +1,70 @@
+#!/bin/bash
+# The ZFS oracle: copies a generated tree into zfs-fuse pools (dedup=on; recordsize 128K
+# and 16K; compression off, lzjb, gzip-6, zle), reads `zdb -DD`, and checks that
+# model_dump (the wsdedup ZFS model, profile zfs-fuse) prints the same DDT entry counts,
+# histogram rows and ratio line. Exit 0 all agree, 1 a difference, 77 skipped (not root,
+# no zfs-fuse, no FUSE).
+#
+#   MODEL_DUMP=path/to/model_dump tests/zfs/oracle_check.sh [TREE_DIR]
+#
+# ORACLE_CONFIGS overrides the list ("RECORDSIZE:COMPRESSION ..."); ORACLE_KEEP=1 keeps
+# the work directory for inspection.
+set -o pipefail
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# shellcheck source=zfs_fuse_lib.sh
+. "$here/zfs_fuse_lib.sh"
+
+skip() { echo "SKIP: $*" >&2; exit 77; }
+[[ $(id -u) -eq 0 ]] || skip "needs root"
+command -v zfs-fuse >/dev/null || skip "zfs-fuse is not installed"
+[[ -e /dev/fuse ]] || skip "no /dev/fuse"
+model_dump=${MODEL_DUMP:-}
+[[ -x $model_dump ]] || { echo "MODEL_DUMP must name the model_dump binary" >&2; exit 2; }
+
+work=$(mktemp -d /tmp/wsd-zfs-oracle.XXXXXX)
+pool=wsdor$$
+cleanup() {
+  zf_pool_destroy "$work" "$pool"
+  zf_stop
+  if [[ ${ORACLE_KEEP:-0} == 1 ]]; then
+    echo "kept $work" >&2
+  else
+    rm -rf "$work"
+  fi
+}
+trap cleanup EXIT
+trap 'echo "oracle_check: failed at line $LINENO" >&2' ERR
+
+tree=${1:-}
+if [[ -z $tree ]]; then
+  tree=$work/tree
+  python3 "$here/gen_tree.py" "$tree" 1
+fi
+zf_start || skip "zfs-fuse daemon could not start"
+
+configs=${ORACLE_CONFIGS:-"128K:off 128K:lzjb 128K:gzip-6 128K:zle 16K:off 16K:lzjb 16K:gzip-6 16K:zle"}
+passed=0
+failed=0
+for cfg in $configs; do
+  rs=${cfg%%:*}
+  comp=${cfg#*:}
+  zf_pool_create "$work" "$pool" "recordsize=$rs" "compression=$comp"
+  zf_copy_in "$tree" "$pool"
+  zf_commit "$work" "$pool"
+  zf_zdb_dd "$pool" >"$work/zdb.$rs.$comp.txt"
+  zf_pool_destroy "$work" "$pool"
+  "$model_dump" --profile zfs-fuse --recordsize "$rs" --compression "$comp" "$tree" \
+    >"$work/model.$rs.$comp.txt"
+  if diff -u <(zf_comparable <"$work/zdb.$rs.$comp.txt") \
+    <(zf_comparable <"$work/model.$rs.$comp.txt") >"$work/diff.$rs.$comp.txt"; then
+    echo "ok   recordsize=$rs compression=$comp"
+    passed=$((passed + 1))
+  else
+    echo "FAIL recordsize=$rs compression=$comp"
+    cat "$work/diff.$rs.$comp.txt"
+    failed=$((failed + 1))
+    ORACLE_KEEP=1
+  fi
+done
+echo "oracle: $passed passed, $failed failed"
+[[ $failed -eq 0 ]]
