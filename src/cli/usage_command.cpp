@@ -4,7 +4,7 @@
 #include "cli/common_options.hpp"
 #include "report/json_path.hpp"
 #include "report/usage_render.hpp"
-#include "usage/usage_scan.hpp"
+#include "scan/tree_scan.hpp"
 #include "util/progress.hpp"
 #include "util/units.hpp"
 
@@ -28,7 +28,7 @@ struct UsageArgs {
 
 int run_usage(const UsageArgs& args) {
   const fs::RootSet roots(args.common.roots);
-  usage::UsageOptions options;
+  scan::ScanOptions options;
   options.walk = make_walk_options(args.common);
   options.category_rules = args.categories;
   if (!args.workspaces.empty()) options.workspace_glob = args.workspaces;
@@ -43,7 +43,7 @@ int run_usage(const UsageArgs& args) {
                            s > 0 ? static_cast<double>(n) / s : 0.0);
       },
       show_progress(args.common));
-  const usage::UsageReport report = usage::scan_usage(roots, options, &progress);
+  const scan::UsageReport report = scan::scan_tree(roots, options, &progress).usage;
   ticker.stop();
 
   std::vector<std::tuple<std::string, std::string, std::string>> errors;

@@ -15,7 +15,7 @@ std::string percent(uint64_t part, uint64_t whole) {
   return fmt::format("{:.1f}%", 100.0 * static_cast<double>(part) / static_cast<double>(whole));
 }
 
-nlohmann::ordered_json tally_json(const usage::Tally& t, bool with_count) {
+nlohmann::ordered_json tally_json(const scan::Tally& t, bool with_count) {
   nlohmann::ordered_json j = {{"logical_bytes", t.logical_bytes},
                       {"allocated_bytes", t.allocated_bytes},
                       {"files", t.files},
@@ -26,7 +26,7 @@ nlohmann::ordered_json tally_json(const usage::Tally& t, bool with_count) {
 
 } // namespace
 
-std::string render_usage_text(const usage::UsageReport& report, const UsageRenderOptions& options) {
+std::string render_usage_text(const scan::UsageReport& report, const UsageRenderOptions& options) {
   const auto bytes = [&](uint64_t b) { return util::format_bytes(b, options.exact); };
   std::string out;
   std::string roots;
@@ -98,7 +98,7 @@ std::string render_usage_text(const usage::UsageReport& report, const UsageRende
   return out;
 }
 
-nlohmann::ordered_json usage_to_json(const usage::UsageReport& report, size_t top) {
+nlohmann::ordered_json usage_to_json(const scan::UsageReport& report, size_t top) {
   nlohmann::ordered_json doc;
   doc["schema"] = "wsdedup.usage/1";
   nlohmann::ordered_json roots = nlohmann::ordered_json::array();

@@ -1,7 +1,7 @@
 #pragma once
 // Renders a UsageReport as a human table or as DESIGN.md's `wsdedup.usage/1` JSON.
 
-#include "usage/usage_report.hpp"
+#include "scan/usage_report.hpp"
 #include "util/units.hpp"
 
 #include <nlohmann/json.hpp>
@@ -16,9 +16,9 @@ struct UsageRenderOptions {
   bool stats = false;
 };
 
-std::string render_usage_text(const usage::UsageReport& report, const UsageRenderOptions& options);
+std::string render_usage_text(const scan::UsageReport& report, const UsageRenderOptions& options);
 
 /// `top` limits the workspaces listed only when nonzero.
-nlohmann::ordered_json usage_to_json(const usage::UsageReport& report, size_t top);
+nlohmann::ordered_json usage_to_json(const scan::UsageReport& report, size_t top);
 
 } // namespace wsd::report

@@ -1,10 +1,10 @@
-#include "usage/classifier.hpp"
+#include "scan/classifier.hpp"
 
 #include "util/error.hpp"
 
 #include <algorithm>
 
-namespace wsd::usage {
+namespace wsd::scan {
 
 Classifier::Classifier(const std::vector<std::string>& user_rules) {
   std::vector<std::pair<std::string, std::string>> parsed;
@@ -85,4 +85,4 @@ bool WorkspaceMatcher::is_workspace(std::string_view rel_path, unsigned /*depth*
   return !rel_path.empty() && util::glob_match(m_pattern, rel_path);
 }
 
-} // namespace wsd::usage
+} // namespace wsd::scan

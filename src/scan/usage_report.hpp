@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-namespace wsd::usage {
+namespace wsd::scan {
 
 struct Tally {
   uint64_t logical_bytes = 0;   // apparent size (st_size), what du --apparent-size counts
@@ -57,4 +57,4 @@ struct UsageReport {
   double seconds = 0;
 };
 
-} // namespace wsd::usage
+} // namespace wsd::scan

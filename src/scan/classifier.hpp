@@ -15,7 +15,7 @@
 #include <string_view>
 #include <vector>
 
-namespace wsd::usage {
+namespace wsd::scan {
 
 using CategoryIndex = uint16_t;
 
@@ -66,4 +66,4 @@ private:
   std::string m_pattern;
 };
 
-} // namespace wsd::usage
+} // namespace wsd::scan

@@ -1,4 +1,4 @@
-#include "usage/usage_scan.hpp"
+#include "scan/tree_scan.hpp"
 
 #include "fs/inode_table.hpp"
 #include "util/error.hpp"
@@ -7,7 +7,7 @@
 #include <chrono>
 #include <mutex>
 
-namespace wsd::usage {
+namespace wsd::scan {
 
 namespace {
 
@@ -22,16 +22,18 @@ fs::DirTag make_tag(CategoryIndex cat, uint32_t ws_plus_one) {
 struct InodeCharge {
   CategoryIndex category = 0;
   uint32_t ws_plus_one = 0;
-  uint64_t size = 0;
-  uint64_t blocks = 0;
+  uint32_t root = 0;
+  fs::FileStat st;
+  std::string rel_path; // kept only when files are collected
 };
 
 class UsageVisitor final : public fs::WalkVisitor {
 public:
   UsageVisitor(const fs::RootSet& roots, const Classifier& classifier,
-               const WorkspaceMatcher& workspaces, unsigned threads)
+               const WorkspaceMatcher& workspaces, unsigned threads,
+               std::optional<uint64_t> collect_min_size)
       : m_roots(roots), m_classifier(classifier), m_workspaces(workspaces),
-        m_threads(threads) {}
+        m_collect_min_size(collect_min_size), m_threads(threads) {}
 
   fs::DirTag on_entry(unsigned thread, const fs::Entry& e, fs::DirTag parent_tag) override {
     ThreadAcc& acc = m_threads[thread];
@@ -48,11 +50,13 @@ public:
       ws = register_workspace(e.root, e.rel_path);
 
     if (cat != parent_cat && cat != m_classifier.other()) acc.cell(cat, ws).count++;
+    const bool collect = m_collect_min_size && st.is_regular() && st.size >= *m_collect_min_size;
     if (!st.is_dir() && st.nlink > 1) {
       m_inodes.offer({st.dev, st.ino}, m_roots.display_path(e.root, e.rel_path),
-                     InodeCharge{cat, ws, st.size, st.blocks});
+                     InodeCharge{cat, ws, e.root, st, collect ? std::string(e.rel_path) : std::string()});
     } else {
       acc.charge(cat, ws, st.size, st.blocks, st.is_dir());
+      if (collect) acc.files.push_back({st, std::string(e.rel_path), e.root, ws, cat, 1});
     }
     return make_tag(cat, ws);
   }
@@ -75,17 +79,21 @@ public:
         {m_roots.display_path(error.root, error.rel_path), error.op, message});
   }
 
-  UsageReport finish(const fs::WalkStats& stats, std::vector<std::string> roots,
-                     std::string pattern) {
+  ScanResult finish(const fs::WalkStats& stats, std::vector<std::string> roots,
+                    std::string pattern) {
     // Multiply-linked inodes, each charged once to its smallest path.
     ThreadAcc& first = m_threads[0];
-    UsageReport report;
+    ScanResult result;
+    UsageReport& report = result.usage;
     m_inodes.for_each([&](const fs::InodeKey&, const auto& slot) {
       const InodeCharge& c = slot.payload;
-      first.charge(c.category, c.ws_plus_one, c.size, c.blocks, false);
+      first.charge(c.category, c.ws_plus_one, c.st.size, c.st.blocks, false);
       report.hardlinked_inodes++;
       report.hardlink_extra_names += slot.names - 1;
+      if (m_collect_min_size && c.st.is_regular() && c.st.size >= *m_collect_min_size)
+        first.files.push_back({c.st, c.rel_path, c.root, c.ws_plus_one, c.category, slot.names});
     });
+    if (m_collect_min_size) collect_files(result.files);
     const size_t ncat = m_classifier.category_count();
     const size_t nws = m_workspace_names.size() + 1; // + the (none) row at index 0
     std::vector<Tally> cells(ncat * nws);
@@ -128,7 +136,24 @@ public:
     report.walk = stats;
     report.roots = std::move(roots);
     report.workspace_pattern = std::move(pattern);
-    return report;
+    return result;
+  }
+
+  void collect_files(FileList& list) {
+    size_t n = 0;
+    for (const auto& t : m_threads) n += t.files.size();
+    list.files.reserve(n);
+    for (auto& t : m_threads) {
+      for (auto& f : t.files) list.files.push_back(std::move(f));
+      t.files = {};
+    }
+    std::sort(list.files.begin(), list.files.end(), [](const FileEntry& a, const FileEntry& b) {
+      if (a.root != b.root) return a.root < b.root;
+      return a.rel_path < b.rel_path;
+    });
+    list.workspace_names = m_workspace_names;
+    for (size_t c = 0; c < m_classifier.category_count(); ++c)
+      list.category_names.push_back(m_classifier.category_name(static_cast<CategoryIndex>(c)));
   }
 
 private:
@@ -138,6 +163,7 @@ private:
     size_t ncat = 0;
     std::vector<std::vector<Tally>> by_ws; // [ws][cat]
     std::vector<ReportedError> errors;
+    std::vector<FileEntry> files;
 
     Tally& cell(CategoryIndex cat, uint32_t ws) {
       if (ws >= by_ws.size()) by_ws.resize(ws + 1, std::vector<Tally>(ncat));
@@ -167,6 +193,7 @@ private:
   const fs::RootSet& m_roots;
   const Classifier& m_classifier;
   const WorkspaceMatcher& m_workspaces;
+  std::optional<uint64_t> m_collect_min_size;
   std::vector<ThreadAcc> m_threads;
   fs::InodeTable<InodeCharge> m_inodes;
   std::mutex m_ws_mutex;
@@ -180,23 +207,23 @@ public:
 
 } // namespace
 
-UsageReport scan_usage(const fs::RootSet& roots, const UsageOptions& options,
-                       fs::WalkProgress* progress) {
+ScanResult scan_tree(const fs::RootSet& roots, const ScanOptions& options,
+                     fs::WalkProgress* progress) {
   const auto start = std::chrono::steady_clock::now();
   const Classifier classifier(options.category_rules);
   const WorkspaceMatcher workspaces(options.workspace_glob, options.workspace_depth);
   const unsigned threads = fs::resolve_threads(options.walk.threads);
   fs::WalkOptions walk_options = options.walk;
   walk_options.threads = threads;
-  UsageVisitor visitor(roots, classifier, workspaces, threads);
+  UsageVisitor visitor(roots, classifier, workspaces, threads, options.collect_min_size);
   visitor.init(classifier.category_count());
   const fs::WalkStats stats = fs::walk(roots, walk_options, visitor, progress);
   std::vector<std::string> root_names;
   for (const auto& r : roots.roots()) root_names.push_back(r.display);
-  UsageReport report = visitor.finish(stats, std::move(root_names), workspaces.pattern());
-  report.seconds =
+  ScanResult result = visitor.finish(stats, std::move(root_names), workspaces.pattern());
+  result.usage.seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  return report;
+  return result;
 }
 
-} // namespace wsd::usage
+} // namespace wsd::scan
