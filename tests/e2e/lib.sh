@@ -29,7 +29,12 @@ trap 'echo "error at line $LINENO: $BASH_COMMAND" >&2' ERR
 # Registers a command to run at exit (mounts, daemons), last registered runs first.
 at_exit() { CLEANUPS+=("$1"); }
 
-skip() { echo "SKIP $SUITE: $*"; exit 77; }
+# Under WSDEDUP_REQUIRE_ALL (CI) a skip is a failure: CI provides everything.
+skip() {
+  if [[ -n ${WSDEDUP_REQUIRE_ALL:-} ]]; then echo "FAIL $SUITE: would skip: $*" >&2; exit 1; fi
+  echo "SKIP $SUITE: $*"
+  exit 77
+}
 need_root() { [[ $(id -u) -eq 0 ]] || skip "needs root ($1)"; }
 need_cmd() { command -v "$1" >/dev/null 2>&1 || skip "needs $1 (${2:-install it})"; }
 

@@ -9,6 +9,7 @@
 #include <mutex>
 #include <fcntl.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 using namespace wsd;
@@ -112,15 +113,34 @@ TEST(Walker, DeepTreeHasNoDepthLimit) {
 }
 
 TEST(Walker, UnreadableDirectoryIsReportedAndCounted) {
-  if (::geteuid() == 0) GTEST_SKIP() << "root reads every directory; covered by the e2e suite with setpriv";
   test::TempDir t;
   test::write_file(t / "locked/x", "1");
+  test::write_file(t / "open/y", "2");
+  ASSERT_EQ(::chmod(t.path().c_str(), 0755), 0);
+  ASSERT_EQ(::chmod((t / "open").c_str(), 0755), 0);
   ASSERT_EQ(::chmod((t / "locked").c_str(), 0), 0);
-  Collect c;
-  walk_dir(t.path(), c);
-  EXPECT_EQ(c.entries.count("locked"), 1u);
-  ASSERT_EQ(c.errors.size(), 1u);
-  EXPECT_EQ(c.errors[0], "locked:open");
+  auto check = [&]() -> int {
+    Collect c;
+    walk_dir(t.path(), c);
+    if (c.entries.count("locked") != 1 || c.entries.count("open/y") != 1) return 10;
+    if (c.errors.size() != 1 || c.errors[0] != "locked:open") return 11;
+    return 0;
+  };
+  if (::geteuid() != 0) {
+    EXPECT_EQ(check(), 0);
+    return;
+  }
+  // Root reads everything: check as an unprivileged user in a child process.
+  const pid_t pid = ::fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    if (::setgid(65534) != 0 || ::setuid(65534) != 0) ::_exit(20);
+    ::_exit(check());
+  }
+  int status = 0;
+  ASSERT_EQ(::waitpid(pid, &status, 0), pid);
+  ASSERT_TRUE(WIFEXITED(status));
+  EXPECT_EQ(WEXITSTATUS(status), 0) << "10: entries missing, 11: error not reported, 20: setuid";
 }
 
 TEST(Walker, RootThatIsASymlinkIsRefused) {
