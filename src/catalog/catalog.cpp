@@ -262,8 +262,19 @@ CatalogStats Catalog::stats() {
   return s;
 }
 
-uint64_t Catalog::prune(const std::vector<std::pair<uint64_t, uint64_t>>& live) {
+uint64_t Catalog::prune(const std::vector<uint64_t>& fs_ids,
+                        const std::vector<std::pair<uint64_t, uint64_t>>& live) {
   flush();
+  exec("CREATE TEMP TABLE IF NOT EXISTS pruned_fs (fs_id INTEGER PRIMARY KEY)");
+  exec("DELETE FROM pruned_fs");
+  {
+    Stmt ins(m_db, "INSERT OR IGNORE INTO pruned_fs VALUES (?1)");
+    for (const uint64_t id : fs_ids) {
+      sqlite3_reset(ins.get());
+      sqlite3_bind_int64(ins.get(), 1, as_i64(id));
+      sqlite3_step(ins.get());
+    }
+  }
   exec("CREATE TEMP TABLE IF NOT EXISTS live (fs_id INTEGER, ino INTEGER, PRIMARY KEY (fs_id, ino)) WITHOUT ROWID");
   exec("DELETE FROM live");
   exec("BEGIN");
@@ -276,7 +287,8 @@ uint64_t Catalog::prune(const std::vector<std::pair<uint64_t, uint64_t>>& live) 
       sqlite3_step(ins.get());
     }
   }
-  exec("DELETE FROM content WHERE NOT EXISTS (SELECT 1 FROM live WHERE live.fs_id = content.fs_id AND live.ino = content.ino)");
+  exec("DELETE FROM content WHERE fs_id IN (SELECT fs_id FROM pruned_fs) AND NOT EXISTS "
+       "(SELECT 1 FROM live WHERE live.fs_id = content.fs_id AND live.ino = content.ino)");
   const auto removed = as_u64(sqlite3_changes64(m_db));
   exec("COMMIT");
   return removed;

@@ -96,8 +96,10 @@ public:
   void flush();
 
   CatalogStats stats();
-  /// Deletes rows whose (fs_id, ino) is not in `live`; returns how many went.
-  uint64_t prune(const std::vector<std::pair<uint64_t, uint64_t>>& live);
+  /// Deletes rows of the filesystems in `fs_ids` whose (fs_id, ino) is not in `live`
+  /// (rows of other filesystems are kept); returns how many went.
+  uint64_t prune(const std::vector<uint64_t>& fs_ids,
+                 const std::vector<std::pair<uint64_t, uint64_t>>& live);
   void vacuum();
 
   const std::string& path() const { return m_path; }

@@ -95,8 +95,9 @@ TEST(Catalog, PruneDropsRowsOfGoneFiles) {
   test::TempDir t;
   auto c = Catalog::open(t / "c.db", nullptr);
   for (uint64_t ino = 1; ino <= 10; ++ino) c->put("k", "", row_for({1, ino, 1, 1, 1}, 5 * k_s, "v"), "p");
-  EXPECT_EQ(c->prune({{1, 2}, {1, 5}}), 8u);
-  EXPECT_EQ(c->stats().rows, 2u);
+  c->put("k", "", row_for({2, 1, 1, 1, 1}, 5 * k_s, "v"), "other filesystem");
+  EXPECT_EQ(c->prune({1}, {{1, 2}, {1, 5}}), 8u);
+  EXPECT_EQ(c->stats().rows, 3u);
   c->vacuum();
 }
 

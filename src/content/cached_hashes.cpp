@@ -1,0 +1,123 @@
+#include "content/cached_hashes.hpp"
+
+#include <chrono>
+#include <cstring>
+#include <map>
+#include <stdexcept>
+
+namespace wsd::content {
+
+namespace {
+
+std::string encode(const Digest128& d) {
+  std::string s(16, '\0');
+  std::memcpy(s.data(), &d.low, 8);
+  std::memcpy(s.data() + 8, &d.high, 8);
+  return s;
+}
+
+bool decode(const std::string& s, Digest128& d) {
+  if (s.size() != 16) return false;
+  std::memcpy(&d.low, s.data(), 8);
+  std::memcpy(&d.high, s.data() + 8, 8);
+  return true;
+}
+
+int64_t now_ns() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+// The filesystem id of a job: the root's when the file is on the root's device; otherwise
+// (--cross-fs) the device number, marked so it never collides with an fsid.
+class FsIds {
+public:
+  explicit FsIds(const fs::RootSet& roots) {
+    for (const auto& r : roots.roots()) m_by_dev.emplace(r.st.dev, catalog::filesystem_id(r.fd.get()));
+  }
+  uint64_t of(uint64_t dev) const {
+    const auto it = m_by_dev.find(dev);
+    return it != m_by_dev.end() ? it->second : (uint64_t{3} << 62) | dev;
+  }
+
+private:
+  std::map<uint64_t, uint64_t> m_by_dev;
+};
+
+// Hashes like file_hasher and also stores each successful digest in the catalog.
+class StoringHasher final : public ContentConsumer {
+public:
+  StoringHasher(DigestTable& table, catalog::Catalog& catalog, const FsIds& ids, std::string kind)
+      : m_inner(make_file_hasher(table)), m_table(table), m_catalog(catalog), m_ids(ids),
+        m_kind(std::move(kind)) {}
+  void begin(const FileJob& job) override {
+    m_started_ns = now_ns();
+    m_inner->begin(job);
+  }
+  void data(uint64_t off, std::span<const std::byte> b) override { m_inner->data(off, b); }
+  void hole(uint64_t off, uint64_t len) override { m_inner->hole(off, len); }
+  void end(const FileJob& job, const ReadResult& result) override {
+    m_inner->end(job, result);
+    if (result.outcome != ReadOutcome::ok || job.mtime_ns == 0) return;
+    catalog::Row row;
+    row.id = {m_ids.of(job.dev), job.ino, job.size, job.mtime_ns, job.ctime_ns};
+    row.computed_ns = m_started_ns; // the read began here: later changes are not in it
+    row.value = encode(m_table.digests[job.id]);
+    m_catalog.put(m_kind, "", std::move(row), job.rel_path);
+  }
+
+private:
+  std::unique_ptr<ContentConsumer> m_inner;
+  DigestTable& m_table;
+  catalog::Catalog& m_catalog;
+  const FsIds& m_ids;
+  std::string m_kind;
+  int64_t m_started_ns = 0;
+};
+
+} // namespace
+
+std::string hash_kind(ReadScope scope) {
+  return scope == ReadScope::whole ? "xxh3-128" : "xxh3-128-head-tail";
+}
+
+CachedHashStats hash_with_catalog(const fs::RootSet& roots, const std::vector<FileJob>& jobs,
+                                  const ReaderOptions& options, catalog::Catalog* catalog,
+                                  DigestTable& out, ReaderProgress* progress) {
+  CachedHashStats stats;
+  ContentReader reader(roots, options);
+  if (!catalog) {
+    stats.reader = reader.run([&](const auto& push) { for (const auto& j : jobs) push(j); },
+                              [&](unsigned) { return make_file_hasher(out); }, progress);
+    stats.catalog_misses = jobs.size();
+    return stats;
+  }
+  const FsIds ids(roots);
+  const ReadScope scope = jobs.empty() ? ReadScope::whole : jobs.front().scope;
+  for (const auto& j : jobs)
+    if (j.scope != scope) throw std::logic_error("hash_with_catalog: jobs of one scope per call");
+  const std::string kind = hash_kind(scope);
+  const catalog::Catalog::Snapshot snapshot = catalog->load(kind, "");
+  std::vector<const FileJob*> misses;
+  for (const auto& j : jobs) {
+    const catalog::Row* row = snapshot.find({ids.of(j.dev), j.ino, j.size, j.mtime_ns, j.ctime_ns});
+    Digest128 d;
+    if (row && j.mtime_ns != 0 && decode(row->value, d)) {
+      out.digests.at(j.id) = d;
+      out.outcomes.at(j.id) = ReadOutcome::ok;
+      ++stats.catalog_hits;
+    } else {
+      misses.push_back(&j);
+    }
+  }
+  stats.catalog_misses = misses.size();
+  stats.reader = reader.run(
+      [&](const auto& push) { for (const FileJob* j : misses) push(*j); },
+      [&](unsigned) { return std::make_unique<StoringHasher>(out, *catalog, ids, kind); },
+      progress);
+  catalog->flush();
+  return stats;
+}
+
+} // namespace wsd::content

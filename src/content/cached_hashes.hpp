@@ -1,0 +1,29 @@
+#pragma once
+// Whole-file (or head/tail) XXH3-128 digests with the catalog in front of the pipeline:
+// a job whose file has a fresh catalog row is answered without reading it; the others are
+// read once through the ContentReader and their digests stored for the next run.
+
+#include "catalog/catalog.hpp"
+#include "content/content_reader.hpp"
+#include "content/file_hasher.hpp"
+
+#include <vector>
+
+namespace wsd::content {
+
+struct CachedHashStats {
+  uint64_t catalog_hits = 0;
+  uint64_t catalog_misses = 0;
+  ReaderStats reader;
+};
+
+/// Fills `out` (one slot per job id) for every job; all jobs share one ReadScope.
+/// `catalog` may be null (no caching).
+CachedHashStats hash_with_catalog(const fs::RootSet& roots, const std::vector<FileJob>& jobs,
+                                  const ReaderOptions& options, catalog::Catalog* catalog,
+                                  DigestTable& out, ReaderProgress* progress = nullptr);
+
+/// The catalog kind for a scope ("xxh3-128" or "xxh3-128-head-tail").
+std::string hash_kind(ReadScope scope);
+
+} // namespace wsd::content
