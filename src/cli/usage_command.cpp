@@ -38,9 +38,9 @@ int run_usage(const UsageArgs& args) {
   util::Progress ticker(
       [&](double s) {
         const uint64_t n = progress.entries.load(std::memory_order_relaxed);
-        return fmt::format("usage: {} entries, {} apparent, {:.0f} entries/s",
-                           util::format_count(n), util::format_bytes(progress.bytes.load()),
-                           s > 0 ? static_cast<double>(n) / s : 0.0);
+        const auto rate = static_cast<uint64_t>(s > 0 ? static_cast<double>(n) / s : 0.0);
+        return fmt::format("usage: {} entries, {} apparent, {} entries/s", util::format_count(n),
+                           util::format_bytes(progress.bytes.load()), util::format_count(rate));
       },
       show_progress(args.common));
   const scan::UsageReport report = scan::scan_tree(roots, options, &progress).usage;

@@ -58,7 +58,7 @@ CategoryIndex Classifier::match(std::string_view rel_path, std::string_view name
   return m_other;
 }
 
-bool Classifier::looks_like_bare_repo(const std::vector<std::string_view>& sorted_names) {
+bool Classifier::looks_like_bare_repo(std::span<const std::string_view> sorted_names) {
   auto has = [&](std::string_view n) {
     return std::binary_search(sorted_names.begin(), sorted_names.end(), n);
   };

@@ -11,6 +11,7 @@
 
 #include <cstdint>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -35,7 +36,7 @@ public:
   CategoryIndex match(std::string_view rel_path, std::string_view name, bool is_dir) const;
 
   /// True when a directory with these (sorted) entry names is a bare git repository.
-  static bool looks_like_bare_repo(const std::vector<std::string_view>& sorted_names);
+  static bool looks_like_bare_repo(std::span<const std::string_view> sorted_names);
 
 private:
   struct Rule {
