@@ -31,6 +31,12 @@ int run(int argc, char** argv) {
   app.require_subcommand(1);
   int exit_code = 0;
   register_usage_command(app, exit_code);
+  register_dupes_command(app, exit_code);
+  register_dedupe_command(app, exit_code);
+  register_verify_command(app, exit_code);
+  register_prune_command(app, exit_code);
+  register_estimate_command(app, exit_code);
+  register_catalog_command(app, exit_code);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -7,5 +7,11 @@
 namespace wsd::cli {
 
 void register_usage_command(CLI::App& app, int& exit_code);
+void register_dupes_command(CLI::App& app, int& exit_code);
+void register_dedupe_command(CLI::App& app, int& exit_code);
+void register_verify_command(CLI::App& app, int& exit_code);
+void register_prune_command(CLI::App& app, int& exit_code);
+void register_estimate_command(CLI::App& app, int& exit_code);
+void register_catalog_command(CLI::App& app, int& exit_code);
 
 } // namespace wsd::cli

@@ -267,6 +267,7 @@ private:
       entry.rel_path = path;
       entry.name = name;
       entry.st = &st;
+      entry.dir_fd = fd.get();
       const DirTag child_tag = m_visitor.on_entry(thread, entry, tag);
       stats.entries++;
       if (m_progress) {

@@ -38,6 +38,8 @@ struct Entry {
   std::string_view rel_path;   // "" for the root, else "a/b/name"
   std::string_view name;       // last component of rel_path
   const FileStat* st = nullptr;
+  int dir_fd = -1;             // the open directory holding this entry (-1 for a root): for
+                               // readlinkat/openat of `name` during the callback only
 };
 
 /// A per-path problem: counted and reported, the walk goes on.

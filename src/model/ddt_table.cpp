@@ -62,6 +62,7 @@ size_t reduce(uint64_t h, size_t n) {
 struct DedupTable::Shard {
   mutable std::mutex mutex;
   std::vector<Slot> slots;
+  std::vector<uint32_t> tags; // parallel to slots when tags are enabled, else empty
   size_t used = 0;
 
   Shard() : slots(64, Slot{}) {}
@@ -82,8 +83,11 @@ struct DedupTable::Shard {
 
   void grow() {
     std::vector<Slot> old = std::move(slots);
+    std::vector<uint32_t> old_tags = std::move(tags);
     slots.assign(old.size() + old.size() / 2, Slot{});
-    for (const Slot& s : old) {
+    tags.assign(old_tags.empty() ? 0 : slots.size(), 0u);
+    for (size_t k = 0; k < old.size(); ++k) {
+      const Slot& s = old[k];
       if (s.w[4] == 0) {
         continue;
       }
@@ -95,6 +99,9 @@ struct DedupTable::Shard {
         }
       }
       slots[i] = s;
+      if (!old_tags.empty()) {
+        tags[i] = old_tags[k];
+      }
     }
   }
 };
@@ -161,6 +168,28 @@ void DedupTable::drop_ref(const BlockKey& key) {
   }
 }
 
+void DedupTable::enable_tags() {
+  m_tags = true;
+  for (auto& shard : m_shards) {
+    std::lock_guard lock(shard->mutex);
+    shard->tags.assign(shard->slots.size(), 0u);
+  }
+}
+
+void DedupTable::merge_tag(const BlockKey& key, uint32_t tag, TagMerge merge) {
+  if (!m_tags) {
+    return;
+  }
+  Shard& shard = shard_for(key);
+  std::lock_guard lock(shard.mutex);
+  const size_t i = shard.probe(key);
+  if (shard.slots[i].w[4] == 0) {
+    return;
+  }
+  uint32_t& stored = shard.tags[i];
+  stored = stored == 0 ? tag : merge(stored, tag);
+}
+
 std::optional<BlockInfo> DedupTable::find(const BlockKey& key) const {
   const Shard& shard = shard_for(key);
   std::lock_guard lock(shard.mutex);
@@ -174,11 +203,13 @@ std::optional<BlockInfo> DedupTable::find(const BlockKey& key) const {
 void DedupTable::for_each(const std::function<void(const TableEntry&)>& visit) const {
   for (const auto& shard : m_shards) {
     std::lock_guard lock(shard->mutex);
-    for (const Slot& s : shard->slots) {
+    for (size_t k = 0; k < shard->slots.size(); ++k) {
+      const Slot& s = shard->slots[k];
       if (s.w[4] <= 1) {
         continue;
       }
       TableEntry e;
+      e.tag = shard->tags.empty() ? 0 : shard->tags[k];
       e.key.hash_lo = uint64_t{s.w[0]} | (uint64_t{s.w[1]} << 32);
       e.key.hash_hi = s.w[2];
       e.key.lsize = ((s.w[3] & k_code_mask) + 1) * 512;
@@ -204,7 +235,7 @@ uint64_t DedupTable::index_bytes() const {
   uint64_t n = 0;
   for (const auto& shard : m_shards) {
     std::lock_guard lock(shard->mutex);
-    n += shard->slots.capacity() * sizeof(Slot);
+    n += shard->slots.capacity() * sizeof(Slot) + shard->tags.capacity() * sizeof(uint32_t);
   }
   return n;
 }

@@ -41,7 +41,11 @@ struct TableEntry {
   BlockKey key;
   BlockInfo info;
   uint64_t refcnt = 0;
+  uint32_t tag = 0; // merged caller tag (0: none or tags disabled), see DedupTable::merge_tag
 };
+
+/// Combines the tag already on an entry with a new one (both non-zero).
+using TagMerge = uint32_t (*)(uint32_t stored, uint32_t incoming);
 
 /// Thread-safe sharded hash table of block references.
 class DedupTable {
@@ -65,6 +69,13 @@ public:
   /// The info of `key` without touching its count.
   std::optional<BlockInfo> find(const BlockKey& key) const;
 
+  /// Gives every slot a 32-bit caller tag (4 more bytes per slot); call before any insert.
+  void enable_tags();
+
+  /// Merges `tag` (non-zero) into the entry of `key`: stored as is when the entry has none,
+  /// else replaced by merge(stored, tag). No effect when `key` is absent or tags are off.
+  void merge_tag(const BlockKey& key, uint32_t tag, TagMerge merge);
+
   /// Visits every entry with a non-zero count (not concurrently with writers).
   void for_each(const std::function<void(const TableEntry&)>& visit) const;
 
@@ -78,6 +89,7 @@ private:
   struct Shard;
   Shard& shard_for(const BlockKey& key) const;
   unsigned m_shard_bits;
+  bool m_tags = false;
   std::vector<std::unique_ptr<Shard>> m_shards;
 };
 

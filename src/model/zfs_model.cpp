@@ -4,6 +4,7 @@
 #include <cstring>
 #include <mutex>
 #include <stdexcept>
+#include <unordered_map>
 
 #include <xxhash.h>
 
@@ -28,6 +29,16 @@ uint64_t round_up(uint64_t v, uint64_t unit) {
 
 } // namespace
 
+bool is_zero_block_key(const BlockKey& key) {
+  thread_local std::unordered_map<uint32_t, BlockKey> cache;
+  auto it = cache.find(key.lsize);
+  if (it == cache.end()) {
+    const std::vector<std::byte> zeros(key.lsize);
+    it = cache.emplace(key.lsize, key_of(zeros)).first;
+  }
+  return it->second == key;
+}
+
 void ModelCounters::add(const ModelCounters& o) {
   files += o.files;
   logical_bytes += o.logical_bytes;
@@ -36,6 +47,7 @@ void ModelCounters::add(const ModelCounters& o) {
   zero_holes += o.zero_holes;
   embedded_refs += o.embedded_refs;
   ddt_refs += o.ddt_refs;
+  sampled_out += o.sampled_out;
 }
 
 struct ZfsModel::Lane {
@@ -63,6 +75,7 @@ ZfsModel::ZfsModel(ModelOptions options) : m_options(std::move(options)) {
     }
     m_lanes.push_back(std::make_unique<Lane>(c, m_options.shard_bits));
   }
+  (void)BlockSampler(m_options.sample_rate); // throws std::invalid_argument when out of range
 }
 
 ZfsModel::~ZfsModel() = default;
@@ -107,13 +120,15 @@ struct ZfsFileFeeder::LaneState {
   bool has_data = false;    // the current block received data (not only holes)
   std::vector<std::byte> buffer;
   std::vector<BlockKey> refs; // references added by this file, for end_file(discard)
+  std::vector<BlockInfo> ref_infos; // parallel to refs while an observer is set
   ModelCounters counters;
 
   LaneState(const ModelConfig& config) : policy(config), recordsize(config.recordsize) {}
 };
 
 ZfsFileFeeder::ZfsFileFeeder(ZfsModel& model)
-    : m_model(model), m_compressor(model.options().compression) {
+    : m_model(model), m_compressor(model.options().compression),
+      m_sampler(model.options().sample_rate) {
   for (size_t i = 0; i < model.lanes(); ++i) {
     m_states.push_back(std::make_unique<LaneState>(model.config(i)));
   }
@@ -134,6 +149,7 @@ void ZfsFileFeeder::begin_file(uint64_t size) {
     st->fill = 0;
     st->has_data = false;
     st->refs.clear();
+    st->ref_infos.clear();
     st->counters = ModelCounters{};
     st->counters.files = 1;
     st->counters.logical_bytes = size;
@@ -209,12 +225,20 @@ void ZfsFileFeeder::finish_block(size_t lane, std::span<const std::byte> block, 
       return;
     }
     const BlockKey key = key_of(block);
-    table.add_ref(key, BlockInfo{pb.psize, false, false});
+    const BlockInfo zero_info{pb.psize, false, false};
+    table.add_ref(key, zero_info);
     st.refs.push_back(key);
+    if (m_observer != nullptr) {
+      st.ref_infos.push_back(zero_info);
+    }
     ++st.counters.ddt_refs;
     return;
   }
   const BlockKey key = key_of(block);
+  if (!m_sampler.keep(key)) {
+    ++st.counters.sampled_out; // not in the sample: neither compressed nor counted
+    return;
+  }
   std::optional<BlockInfo> info = table.add_ref_if_known(key);
   if (!info) {
     // Another lane may have met the same bytes at the same LSIZE (a small file is one
@@ -231,6 +255,9 @@ void ZfsFileFeeder::finish_block(size_t lane, std::span<const std::byte> block, 
     info = table.add_ref(key, *info);
   }
   st.refs.push_back(key);
+  if (m_observer != nullptr) {
+    st.ref_infos.push_back(*info);
+  }
   if (info->embedded) {
     ++st.counters.embedded_refs;
   } else {
@@ -254,12 +281,18 @@ void ZfsFileFeeder::end_file(FileOutcome outcome) {
     st.fill = 0;
     if (outcome == FileOutcome::commit) {
       m_model.add_counters(lane, st.counters);
+      if (m_observer != nullptr) {
+        for (size_t r = 0; r < st.refs.size(); ++r) {
+          m_observer->committed_block(lane, st.refs[r], st.ref_infos[r]);
+        }
+      }
     } else {
       for (const BlockKey& key : st.refs) {
         m_model.table(lane).drop_ref(key);
       }
     }
     st.refs.clear();
+    st.ref_infos.clear();
   }
 }
 

@@ -15,6 +15,7 @@
 // the table caches its PSIZE, and lanes share results for blocks of equal LSIZE.
 
 #include "content/content_reader.hpp"
+#include "model/block_sampler.hpp"
 #include "model/compressors.hpp"
 #include "model/ddt_stats.hpp"
 #include "model/ddt_table.hpp"
@@ -47,6 +48,7 @@ struct ModelCounters {
   uint64_t zero_holes = 0;    // all-zero blocks written as holes
   uint64_t embedded_refs = 0; // blocks embedded in their block pointer
   uint64_t ddt_refs = 0;      // blocks that reference a DDT entry
+  uint64_t sampled_out = 0;   // data blocks left out by --sample (hashed, not modelled)
 
   /// Field-wise sum.
   void add(const ModelCounters& o);
@@ -61,9 +63,27 @@ struct ModelOptions {
   std::vector<uint32_t> recordsizes{128u << 10};
   HoleMode holes = HoleMode::keep;
   unsigned shard_bits = 6; // DedupTable shards: 2^shard_bits
+  /// Fraction of distinct non-zero blocks modelled (BlockSampler); 1: all. All-zero blocks
+  /// are always modelled (their content is known, and one entry can carry huge refcounts).
+  double sample_rate = 1.0;
+};
+
+/// Sees the blocks of each committed file: the per-block hook for per-category and
+/// per-workspace figures. Called by ZfsFileFeeder::end_file(commit) on the feeder's thread,
+/// once per block pointer that references a DDT entry or is embedded (holes cost nothing
+/// and are not reported), after the file's references are in the table.
+class BlockObserver {
+public:
+  virtual ~BlockObserver() = default;
+  /// One block of the file just committed, in recordsize lane `lane`.
+  virtual void committed_block(size_t lane, const BlockKey& key, const BlockInfo& info) = 0;
 };
 
 class ZfsFileFeeder;
+
+/// Whether `key` is the key of an all-zero block of its LSIZE (sampled runs always keep
+/// those, so scaling must leave them at weight 1).
+bool is_zero_block_key(const BlockKey& key);
 
 /// The shared, thread-safe state: one DedupTable and counter set per recordsize.
 class ZfsModel {
@@ -122,6 +142,9 @@ public:
   /// Convenience: a whole in-memory file.
   void add_file(std::span<const std::byte> bytes);
 
+  /// Reports committed blocks to `observer` (nullptr: none); it must outlive the feeder.
+  void set_observer(BlockObserver* observer) { m_observer = observer; }
+
 private:
   struct LaneState;
   void feed(uint64_t offset, const std::byte* bytes, uint64_t length);
@@ -129,6 +152,8 @@ private:
 
   ZfsModel& m_model;
   BlockCompressor m_compressor;
+  BlockSampler m_sampler;
+  BlockObserver* m_observer = nullptr;
   std::vector<std::unique_ptr<LaneState>> m_states;
   uint64_t m_size = 0;
   uint64_t m_pos = 0;
@@ -140,6 +165,8 @@ private:
 class ZfsModelConsumer final : public content::ContentConsumer {
 public:
   explicit ZfsModelConsumer(ZfsModel& model);
+  /// The feeder behind this consumer (e.g. to set a BlockObserver).
+  ZfsFileFeeder& feeder() { return *m_feeder; }
   void begin(const content::FileJob& job) override;
   void data(uint64_t offset, std::span<const std::byte> bytes) override;
   void hole(uint64_t offset, uint64_t length) override;

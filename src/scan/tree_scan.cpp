@@ -31,9 +31,10 @@ class UsageVisitor final : public fs::WalkVisitor {
 public:
   UsageVisitor(const fs::RootSet& roots, const Classifier& classifier,
                const WorkspaceMatcher& workspaces, unsigned threads,
-               std::optional<uint64_t> collect_min_size)
+               std::optional<uint64_t> collect_min_size, bool collect_tree_entries)
       : m_roots(roots), m_classifier(classifier), m_workspaces(workspaces),
-        m_collect_min_size(collect_min_size), m_threads(threads) {}
+        m_collect_min_size(collect_min_size),
+        m_collect_tree_entries(collect_tree_entries && collect_min_size), m_threads(threads) {}
 
   fs::DirTag on_entry(unsigned thread, const fs::Entry& e, fs::DirTag parent_tag) override {
     ThreadAcc& acc = m_threads[thread];
@@ -51,6 +52,8 @@ public:
 
     if (cat != parent_cat && cat != m_classifier.other()) acc.cell(cat, ws).count++;
     const bool collect = m_collect_min_size && st.is_regular() && st.size >= *m_collect_min_size;
+    if (m_collect_tree_entries && e.depth > 0 && (!st.is_regular() || st.nlink > 1))
+      acc.tree_entries.push_back({std::string(e.rel_path), e.root, st.type, st.dev, st.ino});
     if (!st.is_dir() && st.nlink > 1) {
       m_inodes.offer({st.dev, st.ino}, m_roots.display_path(e.root, e.rel_path),
                      InodeCharge{cat, ws, e.root, st, collect ? std::string(e.rel_path) : std::string()});
@@ -65,8 +68,7 @@ public:
                         std::span<const std::string_view> names) override {
     const auto cat = static_cast<CategoryIndex>((tag >> 32) & 0xFFFF);
     if (dir.depth == 0 || cat != m_classifier.other()) return tag;
-    const std::vector<std::string_view> sorted(names.begin(), names.end());
-    if (!Classifier::looks_like_bare_repo(sorted)) return tag;
+    if (!Classifier::looks_like_bare_repo(names)) return tag; // the walker sorts names
     const auto ws = static_cast<uint32_t>(tag & 0xFFFFFFFF);
     m_threads[thread].cell(m_classifier.git(), ws).count++;
     return make_tag(m_classifier.git(), ws);
@@ -151,6 +153,15 @@ public:
       if (a.root != b.root) return a.root < b.root;
       return a.rel_path < b.rel_path;
     });
+    for (auto& t : m_threads) {
+      for (auto& e : t.tree_entries) list.tree_entries.push_back(std::move(e));
+      t.tree_entries = {};
+    }
+    std::sort(list.tree_entries.begin(), list.tree_entries.end(),
+              [](const TreeEntry& a, const TreeEntry& b) {
+                if (a.root != b.root) return a.root < b.root;
+                return a.rel_path < b.rel_path;
+              });
     list.workspace_names = m_workspace_names;
     for (size_t c = 0; c < m_classifier.category_count(); ++c)
       list.category_names.push_back(m_classifier.category_name(static_cast<CategoryIndex>(c)));
@@ -164,6 +175,7 @@ private:
     std::vector<std::vector<Tally>> by_ws; // [ws][cat]
     std::vector<ReportedError> errors;
     std::vector<FileEntry> files;
+    std::vector<TreeEntry> tree_entries;
 
     Tally& cell(CategoryIndex cat, uint32_t ws) {
       if (ws >= by_ws.size()) by_ws.resize(ws + 1, std::vector<Tally>(ncat));
@@ -194,6 +206,7 @@ private:
   const Classifier& m_classifier;
   const WorkspaceMatcher& m_workspaces;
   std::optional<uint64_t> m_collect_min_size;
+  bool m_collect_tree_entries = false;
   std::vector<ThreadAcc> m_threads;
   fs::InodeTable<InodeCharge> m_inodes;
   std::mutex m_ws_mutex;
@@ -215,7 +228,8 @@ ScanResult scan_tree(const fs::RootSet& roots, const ScanOptions& options,
   const unsigned threads = fs::resolve_threads(options.walk.threads);
   fs::WalkOptions walk_options = options.walk;
   walk_options.threads = threads;
-  UsageVisitor visitor(roots, classifier, workspaces, threads, options.collect_min_size);
+  UsageVisitor visitor(roots, classifier, workspaces, threads, options.collect_min_size,
+                       options.collect_tree_entries);
   visitor.init(classifier.category_count());
   const fs::WalkStats stats = fs::walk(roots, walk_options, visitor, progress);
   std::vector<std::string> root_names;

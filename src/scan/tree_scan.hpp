@@ -17,6 +17,9 @@ struct ScanOptions {
   std::optional<unsigned> workspace_depth;
   /// Also collect regular files of at least this size (nullopt: collect none).
   std::optional<uint64_t> collect_min_size;
+  /// With collect_min_size: also record FileList::tree_entries (every non-regular entry and
+  /// every name of a multiply-linked regular file).
+  bool collect_tree_entries = false;
 };
 
 struct ScanResult {

@@ -2,10 +2,12 @@
 # The ZFS oracle: copies a generated tree into zfs-fuse pools (dedup=on; recordsize 128K
 # and 16K; compression off, lzjb, gzip-6, zle), reads `zdb -DD`, and checks that
 # model_dump (the wsdedup ZFS model, profile zfs-fuse) prints the same DDT entry counts,
-# histogram rows and ratio line. Exit 0 all agree, 1 a difference, 77 skipped (not root,
-# no zfs-fuse, no FUSE).
+# histogram rows and ratio line. When WSDEDUP names the wsdedup binary, the CLI is checked
+# the same way: `wsdedup estimate --zfs zfs-fuse --recordsize R --compression C TREE` must
+# print zdb's entry-count lines, histogram rows and ratio line. Exit 0 all agree, 1 a
+# difference, 77 skipped (not root, no zfs-fuse, no FUSE).
 #
-#   MODEL_DUMP=path/to/model_dump tests/zfs/oracle_check.sh [TREE_DIR]
+#   MODEL_DUMP=path/to/model_dump [WSDEDUP=path/to/wsdedup] tests/zfs/oracle_check.sh [TREE_DIR]
 #
 # ORACLE_CONFIGS overrides the list ("RECORDSIZE:COMPRESSION ..."); ORACLE_KEEP=1 keeps
 # the work directory for inspection.
@@ -20,6 +22,11 @@ command -v zfs-fuse >/dev/null || skip "zfs-fuse is not installed"
 [[ -e /dev/fuse ]] || skip "no /dev/fuse"
 model_dump=${MODEL_DUMP:-}
 [[ -x $model_dump ]] || { echo "MODEL_DUMP must name the model_dump binary" >&2; exit 2; }
+wsdedup=${WSDEDUP:-}
+if [[ -n $wsdedup && ! -x $wsdedup ]]; then
+  echo "WSDEDUP does not name an executable: $wsdedup" >&2
+  exit 2
+fi
 
 work=$(mktemp -d /tmp/wsd-zfs-oracle.XXXXXX)
 pool=wsdor$$
@@ -62,6 +69,22 @@ for cfg in $configs; do
   else
     echo "FAIL recordsize=$rs compression=$comp"
     cat "$work/diff.$rs.$comp.txt"
+    failed=$((failed + 1))
+    ORACLE_KEEP=1
+  fi
+  [[ -n $wsdedup ]] || continue
+  # The CLI: the same lines must come out of `wsdedup estimate` (its other output -- the
+  # operators' table, notes -- never starts with "DDT-" or lies between "bucket" and "dedup =").
+  WSDEDUP_NO_PROGRESS=1 "$wsdedup" estimate --zfs zfs-fuse --recordsize "$rs" --compression "$comp" \
+    "$tree" >"$work/estimate.$rs.$comp.txt"
+  if diff -u <(zf_comparable <"$work/zdb.$rs.$comp.txt") \
+    <(zf_comparable <"$work/estimate.$rs.$comp.txt") >"$work/diff-cli.$rs.$comp.txt" &&
+    [[ -s "$work/estimate.$rs.$comp.txt" ]] && grep -q '^dedup = ' "$work/estimate.$rs.$comp.txt"; then
+    echo "ok   wsdedup estimate recordsize=$rs compression=$comp"
+    passed=$((passed + 1))
+  else
+    echo "FAIL wsdedup estimate recordsize=$rs compression=$comp"
+    cat "$work/diff-cli.$rs.$comp.txt"
     failed=$((failed + 1))
     ORACLE_KEEP=1
   fi

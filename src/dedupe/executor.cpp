@@ -1,0 +1,323 @@
+#include "dedupe/executor.hpp"
+
+#include "dedupe/replace_path.hpp"
+#include "dedupe/temp_names.hpp"
+#include "fs/dedupe_ioctl.hpp"
+#include "fs/extents.hpp"
+#include "fs/safe_open.hpp"
+#include "report/json_path.hpp"
+#include "util/pause_point.hpp"
+
+#include <cerrno>
+#include <fmt/format.h>
+#include <map>
+#include <sys/statvfs.h>
+#include <unistd.h>
+
+namespace wsd::dedupe {
+
+std::string_view mode_name(Mode mode) {
+  switch (mode) {
+  case Mode::automatic: return "auto";
+  case Mode::reflink: return "reflink";
+  case Mode::clone: return "clone";
+  case Mode::hardlink: return "hardlink";
+  }
+  return "auto";
+}
+
+bool matches_path_or_parent(const util::Glob& glob, std::string_view rel_path) {
+  if (glob.matches(rel_path, false)) return true;
+  for (std::string_view dir = dir_name(rel_path); !dir.empty(); dir = dir_name(dir))
+    if (glob.matches(dir, true)) return true;
+  return false;
+}
+
+std::vector<uint64_t> free_bytes(const fs::RootSet& roots) {
+  std::vector<uint64_t> out;
+  for (const auto& r : roots.roots()) {
+    ::syncfs(r.fd.get());
+    struct statvfs sv {};
+    out.push_back(::fstatvfs(r.fd.get(), &sv) == 0 ? static_cast<uint64_t>(sv.f_bfree) * sv.f_frsize : 0);
+  }
+  return out;
+}
+
+namespace {
+
+// One filesystem's resolved mode.
+struct FsPlan {
+  Mode mode = Mode::automatic;
+  bool preview_only = false; // nothing can be shared: report what hardlinks would save
+  std::string unsupported;   // non-empty: the requested mode does not work here
+  size_t report_index = 0;
+};
+
+class Executor {
+public:
+  Executor(const fs::RootSet& roots, const scan::FileList& list, const ExecutorOptions& options)
+      : m_roots(roots), m_list(list), m_options(options) {}
+
+  ExecutionReport run(const dupes::DuplicateSet& dupes) {
+    const bool dry = m_options.dry_run == DryRun::yes;
+    const std::vector<uint64_t> before = dry ? std::vector<uint64_t>() : free_bytes(m_roots);
+    for (const dupes::DuplicateGroup& g : dupes.groups) run_group(g);
+    if (!dry) {
+      const std::vector<uint64_t> after = free_bytes(m_roots);
+      std::map<uint64_t, bool> seen_dev; // count each filesystem once
+      for (size_t r = 0; r < m_roots.size(); ++r) {
+        if (seen_dev[m_roots[r].st.dev]) continue;
+        seen_dev[m_roots[r].st.dev] = true;
+        m_report.bytes_reclaimed += static_cast<int64_t>(after[r]) - static_cast<int64_t>(before[r]);
+        for (FsReport& f : m_report.filesystems)
+          if (f.root == m_roots[r].display) {
+            f.free_before = before[r];
+            f.free_after = after[r];
+          }
+      }
+    }
+    if (m_journal.is_open()) m_report.journal_path = m_journal.path();
+    return std::move(m_report);
+  }
+
+private:
+  const scan::FileEntry& file(uint32_t i) const { return m_list.files[i]; }
+  std::string display(uint32_t i) const { return m_roots.display_path(file(i).root, file(i).rel_path); }
+  void skip(uint32_t i, std::string reason) { m_report.skipped.push_back({display(i), std::move(reason)}); }
+
+  bool wanted(uint32_t i) const {
+    if (is_temp_name(base_name(file(i).rel_path))) return false;
+    if (m_options.only.empty()) return true;
+    for (const auto& g : m_options.only)
+      if (matches_path_or_parent(g, file(i).rel_path)) return true;
+    return false;
+  }
+  bool immutable(uint32_t i) const {
+    for (const auto& g : m_options.immutable)
+      if (matches_path_or_parent(g, file(i).rel_path)) return true;
+    return false;
+  }
+
+  // The mode for the filesystem of file `i`, probing it once.
+  FsPlan& plan_for(uint32_t i) {
+    const uint64_t dev = file(i).st.dev;
+    auto it = m_plans.find(dev);
+    if (it != m_plans.end()) return it->second;
+    FsPlan plan;
+    FsReport rep;
+    rep.root = m_roots[file(i).root].display;
+    rep.mode = m_options.mode;
+    fs::ShareCapability cap;
+    auto dir = fs::open_beneath(m_roots[file(i).root].fd.get(), dir_name(file(i).rel_path), true, m_options.cross_fs);
+    if (dir) {
+      rep.kind = std::string(fs::fs_kind_name(fs::fs_kind(dir->get())));
+      if (m_options.mode != Mode::hardlink) cap = fs::probe_share_capability(dir->get());
+    }
+    rep.dedupe_range = cap.dedupe_range;
+    auto why = [](int err) {
+      return err == ENOSPC ? std::string("filesystem full: the 64 KiB capability probe could not be written")
+                           : util::errno_text(err);
+    };
+    rep.clone = cap.clone;
+    switch (m_options.mode) {
+    case Mode::automatic:
+      plan.mode = cap.dedupe_range ? Mode::reflink : cap.clone ? Mode::clone : Mode::hardlink;
+      plan.preview_only = !cap.dedupe_range && !cap.clone;
+      if (plan.preview_only)
+        m_report.notes.push_back(fmt::format(
+            "{} ({}): no FIDEDUPERANGE or FICLONE; showing what hardlinks would save, changing "
+            "nothing (hardlinks need --mode hardlink --immutable GLOB)",
+            rep.root, rep.kind));
+      break;
+    case Mode::reflink:
+      plan.mode = Mode::reflink;
+      if (!cap.dedupe_range)
+        plan.unsupported = fmt::format("FIDEDUPERANGE not supported here ({})", why(cap.dedupe_err));
+      break;
+    case Mode::clone:
+      plan.mode = Mode::clone;
+      if (!cap.clone) plan.unsupported = fmt::format("FICLONE not supported here ({})", why(cap.clone_err));
+      break;
+    case Mode::hardlink:
+      plan.mode = Mode::hardlink;
+      break;
+    }
+    rep.mode = plan.mode;
+    rep.preview_only = plan.preview_only;
+    plan.report_index = m_report.filesystems.size();
+    m_report.filesystems.push_back(rep);
+    return m_plans.emplace(dev, plan).first->second;
+  }
+
+  void run_group(const dupes::DuplicateGroup& g) {
+    // Per filesystem: members of one device only can share.
+    std::map<uint64_t, std::vector<uint32_t>> by_dev; // dev -> member indexes in g
+    for (uint32_t m = 0; m < g.files.size(); ++m)
+      if (wanted(g.files[m])) by_dev[file(g.files[m]).st.dev].push_back(m);
+    for (auto& [dev, members] : by_dev) {
+      if (members.size() < 2) continue;
+      m_report.groups++;
+      const FsPlan& plan = plan_for(g.files[members[0]]);
+      run_subgroup(g, members, plan);
+    }
+  }
+
+  void run_subgroup(const dupes::DuplicateGroup& g, const std::vector<uint32_t>& members, const FsPlan& plan) {
+    const bool hardlink = plan.mode == Mode::hardlink && !plan.preview_only;
+    // The keeper: the first member (hardlink mode: the first under --immutable).
+    size_t k = 0;
+    if (hardlink) {
+      while (k < members.size() && !immutable(g.files[members[k]])) ++k;
+      if (k == members.size()) {
+        for (uint32_t m : members) skip(g.files[m], "not under --immutable");
+        return;
+      }
+    }
+    const uint32_t km = members[k];
+    const uint32_t keeper = g.files[km];
+    std::vector<uint32_t> targets;
+    for (size_t x = 0; x < members.size(); ++x) {
+      if (x == k) continue;
+      const uint32_t m = members[x];
+      if (!hardlink && g.shares_with[m] == g.shares_with[km]) {
+        m_report.already_shared++;
+        continue;
+      }
+      if (!hardlink && (g.inline_extent[m] || g.inline_extent[km])) {
+        m_report.inline_files++;
+        continue;
+      }
+      if (hardlink && !immutable(g.files[m])) {
+        skip(g.files[m], "not under --immutable");
+        continue;
+      }
+      targets.push_back(m);
+      // Storage freed: each distinct storage once (members already sharing with another
+      // target free nothing more).
+      if (g.shares_with[m] == m) {
+        const uint64_t alloc = file(g.files[m]).st.allocated_bytes();
+        if (plan.preview_only) m_report.hardlink_preview_bytes += alloc;
+        else m_report.bytes_planned += alloc;
+      }
+    }
+    if (targets.empty() || plan.preview_only || m_options.dry_run == DryRun::yes) return;
+    if (!plan.unsupported.empty()) {
+      for (uint32_t m : targets) skip(g.files[m], plan.unsupported);
+      return;
+    }
+    auto kfd = dupes::open_listed_file(m_roots, file(keeper), m_options.cross_fs);
+    if (!kfd) {
+      const std::string why = kfd.error() == ESTALE ? "keeper changed since it was hashed"
+                                                    : reason_for_errno("open keeper", kfd.error());
+      for (uint32_t m : targets) skip(g.files[m], why);
+      return;
+    }
+    std::vector<fs::Extent> keeper_extents;
+    if (plan.mode == Mode::reflink) {
+      if (auto e = fs::read_extents(kfd->get())) keeper_extents = std::move(*e);
+    }
+    for (uint32_t m : targets) {
+      const uint32_t t = g.files[m];
+      switch (plan.mode) {
+      case Mode::reflink: reflink_one(kfd->get(), keeper_extents, t); break;
+      case Mode::clone:
+      case Mode::hardlink: replace_one(kfd->get(), keeper, t, plan.mode); break;
+      case Mode::automatic: break;
+      }
+    }
+  }
+
+  void reflink_one(int keeper_fd, const std::vector<fs::Extent>& keeper_extents, uint32_t t) {
+    const scan::FileEntry& f = file(t);
+    auto tfd = dupes::open_listed_file(m_roots, f, m_options.cross_fs);
+    if (!tfd) {
+      skip(t, tfd.error() == ESTALE ? "changed since it was hashed" : reason_for_errno("open", tfd.error()));
+      return;
+    }
+    util::pause_point("dedupe.before_share", f.rel_path);
+    if (auto te = fs::read_extents(tfd->get())) {
+      if (fs::same_physical_extents(keeper_extents, *te)) {
+        m_report.already_shared++;
+        return;
+      }
+      if (fs::has_inline_extent(*te) || fs::has_inline_extent(keeper_extents)) {
+        skip(t, "inline extent (stored in metadata, cannot be shared)");
+        return;
+      }
+    }
+    const std::string path = display(t);
+    m_options.audit->append({{"action", "dedupe_range"}, {"phase", "intent"}, {"path", report::path_to_json(path)},
+                             {"bytes", f.st.size}},
+                            Durability::buffered);
+    const fs::DedupeResult r = fs::dedupe_range(keeper_fd, tfd->get(), f.st.size);
+    nlohmann::ordered_json done = {{"action", "dedupe_range"}, {"path", report::path_to_json(path)},
+                                   {"bytes_deduped", r.bytes_deduped}};
+    switch (r.status) {
+    case fs::DedupeStatus::shared:
+      done["phase"] = "done";
+      m_report.files_shared++;
+      m_report.bytes_shared += f.st.size;
+      break;
+    case fs::DedupeStatus::differs:
+      done["phase"] = "differs";
+      skip(t, "content differs (the kernel compared different bytes: changed since it was hashed)");
+      break;
+    case fs::DedupeStatus::error:
+      done["phase"] = "failed";
+      done["error"] = util::errno_text(r.err);
+      skip(t, reason_for_errno("FIDEDUPERANGE", r.err, tfd->get()));
+      break;
+    }
+    m_options.audit->append(std::move(done), Durability::buffered);
+  }
+
+  void replace_one(int keeper_fd, uint32_t keeper, uint32_t t, Mode mode) {
+    const scan::FileEntry& f = file(t);
+    ReplaceTarget target{f.root, f.rel_path, f.st};
+    JsonLinesLog* journal = nullptr;
+    nlohmann::ordered_json line;
+    if (mode == Mode::hardlink) {
+      if (!m_journal.is_open()) m_journal = JsonLinesLog(m_options.journal_path);
+      journal = &m_journal;
+      line = {{"action", "hardlink"},
+              {"root", report::path_to_json(root_path(f.root))},
+              {"keeper", report::path_to_json(file(keeper).rel_path)},
+              {"dev", file(keeper).st.dev},
+              {"keeper_ino", file(keeper).st.ino},
+              {"old_ino", f.st.ino}};
+    }
+    const ReplaceOutcome r = replace_path(m_roots, target, mode == Mode::clone ? ReplaceKind::clone : ReplaceKind::hardlink,
+                                          keeper_fd, file(keeper).st, *m_options.audit, journal, line, m_options.cross_fs);
+    if (r.done) {
+      m_report.files_shared++;
+      m_report.bytes_shared += f.st.size;
+    } else {
+      skip(t, r.reason);
+    }
+  }
+
+  // The absolute path of a root (for the journal, which --undo reads from anywhere).
+  std::string root_path(uint32_t root) const {
+    char buf[4096];
+    const std::string proc = fmt::format("/proc/self/fd/{}", m_roots[root].fd.get());
+    const ssize_t n = ::readlink(proc.c_str(), buf, sizeof buf);
+    return n > 0 ? std::string(buf, static_cast<size_t>(n)) : m_roots[root].display;
+  }
+
+  const fs::RootSet& m_roots;
+  const scan::FileList& m_list;
+  const ExecutorOptions& m_options;
+  std::map<uint64_t, FsPlan> m_plans;
+  JsonLinesLog m_journal;
+  ExecutionReport m_report;
+};
+
+} // namespace
+
+ExecutionReport execute_dedupe(const fs::RootSet& roots, const scan::FileList& list,
+                               const dupes::DuplicateSet& dupes, const ExecutorOptions& options) {
+  Executor ex(roots, list, options);
+  return ex.run(dupes);
+}
+
+} // namespace wsd::dedupe

@@ -1,0 +1,69 @@
+#include "dedupe/json_log.hpp"
+
+#include "util/error.hpp"
+
+#include <cerrno>
+#include <chrono>
+#include <cstdlib>
+#include <fcntl.h>
+#include <filesystem>
+#include <fstream>
+#include <unistd.h>
+
+namespace wsd::dedupe {
+
+JsonLinesLog::JsonLinesLog(const std::string& path) : m_path(path) {
+  std::error_code ec;
+  const auto parent = std::filesystem::path(path).parent_path();
+  if (!parent.empty()) std::filesystem::create_directories(parent, ec);
+  const int fd = ::open(path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+  if (fd < 0) throw util::Fatal(util::describe_error("open", path, errno));
+  m_fd = util::Fd(fd);
+}
+
+void JsonLinesLog::append(nlohmann::ordered_json line, Durability durability) {
+  if (!m_fd) return;
+  nlohmann::ordered_json out;
+  out["time"] = std::chrono::duration_cast<std::chrono::milliseconds>(
+                    std::chrono::system_clock::now().time_since_epoch())
+                    .count();
+  out["pid"] = ::getpid();
+  for (auto& [k, v] : line.items()) out[k] = v;
+  const std::string text = out.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace) + "\n";
+  size_t done = 0;
+  while (done < text.size()) {
+    const ssize_t n = ::write(m_fd.get(), text.data() + done, text.size() - done);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      throw util::Fatal(util::describe_error("write", m_path, errno));
+    }
+    done += static_cast<size_t>(n);
+  }
+  if (durability == Durability::synced && ::fdatasync(m_fd.get()) != 0)
+    throw util::Fatal(util::describe_error("fdatasync", m_path, errno));
+}
+
+std::vector<nlohmann::ordered_json> read_json_lines(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) throw util::Fatal(util::describe_error("open", path, errno));
+  std::vector<nlohmann::ordered_json> out;
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.empty()) continue;
+    try {
+      out.push_back(nlohmann::ordered_json::parse(line));
+    } catch (const nlohmann::ordered_json::exception&) {
+      // a torn line from a crash: skip
+    }
+  }
+  return out;
+}
+
+std::string default_log_dir() {
+  if (::geteuid() == 0) return "/var/log/wsdedup";
+  if (const char* x = std::getenv("XDG_STATE_HOME"); x && *x) return std::string(x) + "/wsdedup";
+  if (const char* h = std::getenv("HOME"); h && *h) return std::string(h) + "/.local/state/wsdedup";
+  return "/tmp/wsdedup";
+}
+
+} // namespace wsd::dedupe

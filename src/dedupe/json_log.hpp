@@ -1,0 +1,40 @@
+#pragma once
+// Append-only JSON-lines files: the audit log of every destructive step (DESIGN.md invariant
+// 8: written before the step, confirmed after) and the hardlink journal that `--undo` reads.
+
+#include "util/fd.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include <string>
+#include <vector>
+
+namespace wsd::dedupe {
+
+/// Whether an appended line must reach the disk before we go on.
+enum class Durability : uint8_t { buffered, synced };
+
+class JsonLinesLog {
+public:
+  JsonLinesLog() = default;
+  /// Opens (creating parent directories and the file, mode 0600) for appending; throws Fatal.
+  explicit JsonLinesLog(const std::string& path);
+  bool is_open() const { return m_fd.valid(); }
+  const std::string& path() const { return m_path; }
+  /// Appends one line ("time" and "pid" added); throws Fatal when the log cannot be written,
+  /// since a destructive step must not happen unlogged.
+  void append(nlohmann::ordered_json line, Durability durability);
+
+private:
+  util::Fd m_fd;
+  std::string m_path;
+};
+
+/// Reads every line of a JSON-lines file; throws Fatal on an unreadable file. Malformed lines
+/// (a torn last line after a crash) are skipped.
+std::vector<nlohmann::ordered_json> read_json_lines(const std::string& path);
+
+/// Where logs go by default: /var/log/wsdedup for root, else $XDG_STATE_HOME/wsdedup.
+std::string default_log_dir();
+
+} // namespace wsd::dedupe

@@ -1,0 +1,43 @@
+#pragma once
+// Replacing a path by a file that shares storage, safely (DESIGN.md invariants 3-6): the
+// replacement is built unnamed (O_TMPFILE) or linked from an fd we verified, the target is
+// held under a write lease from verification to the rename, its identity is re-checked just
+// before an atomic renameat in the same directory fd, and each step is audit-logged.
+
+#include "dedupe/json_log.hpp"
+#include "fs/roots.hpp"
+
+#include <string>
+
+namespace wsd::dedupe {
+
+/// What replaces the target.
+enum class ReplaceKind : uint8_t {
+  clone,        // a FICLONE of the keeper, with the target's metadata
+  hardlink,     // another name of the keeper itself
+  private_copy, // a copy of the target's own bytes (undo of a hardlink)
+};
+
+/// The path to replace, as the scan saw it.
+struct ReplaceTarget {
+  uint32_t root = 0;
+  std::string rel_path;
+  fs::FileStat expected; // dev, ino, size, mtime, ctime must still match
+};
+
+struct ReplaceOutcome {
+  bool done = false;
+  std::string reason; // why not, for the skipped list
+};
+
+/// Replaces `target` (see ReplaceKind); `keeper_fd` is ignored for private_copy. In hardlink
+/// mode `journal` gets a synced line before the link. `pause_tag` names the pause points.
+ReplaceOutcome replace_path(const fs::RootSet& roots, const ReplaceTarget& target,
+                            ReplaceKind kind, int keeper_fd, const fs::FileStat& keeper_st,
+                            JsonLinesLog& audit, JsonLinesLog* journal,
+                            const nlohmann::ordered_json& journal_line, bool cross_fs);
+
+/// Human reason for an errno from a sharing step ("immutable attribute", "no space left", ...).
+std::string reason_for_errno(const char* op, int err, int fd = -1);
+
+} // namespace wsd::dedupe

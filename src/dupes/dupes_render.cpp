@@ -1,0 +1,160 @@
+#include "dupes/dupes_render.hpp"
+
+#include "report/json_path.hpp"
+#include "report/table.hpp"
+#include "util/escape.hpp"
+
+#include <fmt/format.h>
+
+namespace wsd::dupes {
+
+namespace {
+
+std::string file_path(const DupesReport& r, uint32_t file) {
+  const scan::FileEntry& f = r.files->files[file];
+  return r.roots->display_path(f.root, f.rel_path);
+}
+
+std::string hex(const content::Digest128& d) { return fmt::format("{:016x}{:016x}", d.high, d.low); }
+
+std::string csv_field(const std::string& s) {
+  if (s.find_first_of(",\"\n\r") == std::string::npos) return s;
+  std::string out = "\"";
+  for (char c : s) {
+    if (c == '"') out += '"';
+    out += c;
+  }
+  return out + "\"";
+}
+
+} // namespace
+
+DupesTotals dupes_totals(const DuplicateSet& dupes) {
+  DupesTotals t;
+  for (const DuplicateGroup& g : dupes.groups) {
+    t.groups++;
+    t.duplicate_files += g.files.size() - 1;
+    t.duplicate_bytes += g.duplicate_bytes;
+    t.reclaimable_bytes += g.reclaimable_bytes;
+    t.already_shared_files += g.already_shared;
+    t.inline_files += g.inline_files;
+  }
+  return t;
+}
+
+std::string render_dupes_text(const DupesReport& r, const DupesTextOptions& options) {
+  const auto bytes = [&](uint64_t b) { return util::format_bytes(b, options.exact); };
+  const DupesTotals t = dupes_totals(*r.dupes);
+  std::string out;
+  const auto& dirs = *r.dirs;
+  if (!dirs.empty()) {
+    out += "Identical directory trees (largest savings first):\n";
+    size_t shown = 0;
+    for (const IdenticalDirGroup& g : dirs) {
+      if (options.top != 0 && shown++ >= options.top) break;
+      out += fmt::format("  these {} folders are identical, {} each ({} files):\n", g.dirs.size(),
+                         bytes(g.allocated_bytes), util::format_count(g.files));
+      size_t listed = 0;
+      for (const DirRef& d : g.dirs) {
+        if (listed++ == 5 && g.dirs.size() > 6) {
+          out += fmt::format("    ... and {} more\n", g.dirs.size() - 5);
+          break;
+        }
+        out += "    " + util::escape_for_terminal(r.roots->display_path(d.root, d.rel_path)) + "\n";
+      }
+    }
+    if (options.top != 0 && dirs.size() > options.top)
+      out += fmt::format("  ... {} more identical trees (--top 0 lists all)\n", dirs.size() - options.top);
+    out += "\n";
+  }
+  report::Table table({{"reclaimable", report::Align::right},
+                       {"size", report::Align::right},
+                       {"copies", report::Align::right},
+                       {"shared", report::Align::right},
+                       {"first path", report::Align::left}});
+  size_t shown = 0;
+  for (const DuplicateGroup& g : r.dupes->groups) {
+    if (options.top != 0 && shown++ >= options.top) break;
+    table.add_row({bytes(g.reclaimable_bytes), bytes(g.size), util::format_count(g.files.size()),
+                   util::format_count(g.already_shared),
+                   util::escape_for_terminal(file_path(r, g.files[0]))});
+  }
+  if (!r.dupes->groups.empty()) {
+    out += "Duplicate groups (largest savings first):\n" + table.render();
+    if (options.top != 0 && r.dupes->groups.size() > options.top)
+      out += fmt::format("... {} more groups (--top 0 lists all)\n", r.dupes->groups.size() - options.top);
+    out += "\n";
+  }
+  out += fmt::format("{} groups, {} duplicate files, {} duplicate bytes, {} reclaimable",
+                     util::format_count(t.groups), util::format_count(t.duplicate_files),
+                     bytes(t.duplicate_bytes), bytes(t.reclaimable_bytes));
+  if (t.already_shared_files > 0)
+    out += fmt::format(" ({} files already share storage)", util::format_count(t.already_shared_files));
+  out += "\n";
+  if (t.inline_files > 0)
+    out += fmt::format("{} small files are stored inline in metadata: not counted as reclaimable\n",
+                       util::format_count(t.inline_files));
+  for (const std::string& n : r.dupes->notes) out += "note: " + util::escape_for_terminal(n) + "\n";
+  return out;
+}
+
+nlohmann::ordered_json dupes_to_json(const DupesReport& r) {
+  nlohmann::ordered_json doc;
+  doc["schema"] = "wsdedup.dupes/1";
+  doc["roots"] = nlohmann::ordered_json::array();
+  for (const auto& root : r.roots->roots()) doc["roots"].push_back(report::path_to_json(root.display));
+  doc["min_size"] = r.min_size;
+  auto& groups = doc["groups"] = nlohmann::ordered_json::array();
+  for (const DuplicateGroup& g : r.dupes->groups) {
+    nlohmann::ordered_json j;
+    j["size"] = g.size;
+    j["duplicate_bytes"] = g.duplicate_bytes;
+    j["reclaimable_bytes"] = g.reclaimable_bytes;
+    j["already_shared"] = g.already_shared;
+    j["inline_files"] = g.inline_files;
+    j["hash"] = hex(g.digest);
+    auto& paths = j["paths"] = nlohmann::ordered_json::array();
+    for (uint32_t f : g.files) paths.push_back(report::path_to_json(file_path(r, f)));
+    groups.push_back(std::move(j));
+  }
+  auto& dirs = doc["identical_dirs"] = nlohmann::ordered_json::array();
+  for (const IdenticalDirGroup& g : *r.dirs) {
+    nlohmann::ordered_json j;
+    j["logical_bytes"] = g.logical_bytes;
+    j["allocated_bytes"] = g.allocated_bytes;
+    j["files"] = g.files;
+    j["entries"] = g.entries;
+    j["reclaimable_bytes"] = g.allocated_bytes * (g.dirs.size() - 1);
+    auto& paths = j["paths"] = nlohmann::ordered_json::array();
+    for (const DirRef& d : g.dirs) paths.push_back(report::path_to_json(r.roots->display_path(d.root, d.rel_path)));
+    dirs.push_back(std::move(j));
+  }
+  const DupesTotals t = dupes_totals(*r.dupes);
+  doc["total"] = {{"groups", t.groups},
+                  {"duplicate_files", t.duplicate_files},
+                  {"duplicate_bytes", t.duplicate_bytes},
+                  {"reclaimable_bytes", t.reclaimable_bytes},
+                  {"already_shared_files", t.already_shared_files},
+                  {"inline_files", t.inline_files}};
+  doc["notes"] = r.dupes->notes;
+  auto& errors = doc["errors"] = nlohmann::ordered_json::array();
+  for (const FileProblem& p : r.dupes->problems)
+    errors.push_back({{"path", report::path_to_json(file_path(r, p.file))},
+                      {"op", p.op},
+                      {"error", p.err ? util::errno_text(p.err) : "changed while read"}});
+  return doc;
+}
+
+std::string render_dupes_csv(const DupesReport& r) {
+  std::string out = "group,size,reclaimable_bytes,hash,path\n";
+  size_t gi = 0;
+  for (const DuplicateGroup& g : r.dupes->groups) {
+    ++gi;
+    for (uint32_t f : g.files)
+      out += fmt::format("{},{},{},{},{}\n", gi, g.size, g.reclaimable_bytes, hex(g.digest),
+                         csv_field(file_path(r, f)));
+  }
+  return out;
+}
+
+} // namespace wsd::dupes

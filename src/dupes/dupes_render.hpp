@@ -1,0 +1,48 @@
+#pragma once
+// Renders duplicate groups and identical trees: a human summary (largest savings first),
+// DESIGN.md's `wsdedup.dupes/1` JSON, and CSV (one row per file).
+
+#include "dupes/duplicate_finder.hpp"
+#include "dupes/identical_dirs.hpp"
+#include "util/units.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include <string>
+
+namespace wsd::dupes {
+
+/// Everything `dupes` found, ready to render.
+struct DupesReport {
+  const fs::RootSet* roots = nullptr;
+  const scan::FileList* files = nullptr;
+  const DuplicateSet* dupes = nullptr;
+  const std::vector<IdenticalDirGroup>* dirs = nullptr;
+  uint64_t min_size = 1;
+};
+
+/// Totals over all groups (each inode counted once).
+struct DupesTotals {
+  uint64_t groups = 0;
+  uint64_t duplicate_files = 0;
+  uint64_t duplicate_bytes = 0;
+  uint64_t reclaimable_bytes = 0;
+  uint64_t already_shared_files = 0;
+  uint64_t inline_files = 0;
+};
+
+DupesTotals dupes_totals(const DuplicateSet& dupes);
+
+struct DupesTextOptions {
+  util::ExactBytes exact = util::ExactBytes::no;
+  size_t top = 20; // groups and trees listed; 0: all
+};
+
+std::string render_dupes_text(const DupesReport& report, const DupesTextOptions& options);
+
+nlohmann::ordered_json dupes_to_json(const DupesReport& report);
+
+/// `group,size,reclaimable_bytes,hash,path` rows, RFC 4180 quoting.
+std::string render_dupes_csv(const DupesReport& report);
+
+} // namespace wsd::dupes

@@ -1,0 +1,91 @@
+#pragma once
+// Groups of identical files (DESIGN.md `dupes`): files of one size (empty files never),
+// one entry per inode (hardlinks are folded by the scan), then a partial hash of head and
+// tail, then a full hash, all through the content pipeline. Finally, on filesystems that can
+// share extents, members that already share their physical extents (FIEMAP) are marked as
+// such so they are not counted as savings.
+
+#include "content/content_reader.hpp"
+#include "content/file_hasher.hpp"
+#include "fs/extents.hpp"
+#include "fs/roots.hpp"
+#include "scan/file_list.hpp"
+#include "util/error.hpp"
+#include "util/fd.hpp"
+
+#include <atomic>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace wsd::dupes {
+
+/// Whether to look at physical extents to find files that already share storage.
+enum class CheckSharing : uint8_t { no, yes };
+
+struct FinderOptions {
+  uint64_t min_size = 1;          // smaller files are never grouped (0 counts as 1)
+  unsigned threads = 0;           // content readers (0: one per core)
+  uint64_t partial_bytes = 4096;  // head and tail sizes of the partial hash
+  bool cross_fs = false;
+  CheckSharing check_sharing = CheckSharing::yes;
+};
+
+/// A set of files (inodes) with identical content.
+struct DuplicateGroup {
+  uint64_t size = 0;
+  content::Digest128 digest;
+  std::vector<uint32_t> files;   // indexes into FileList::files, in path order
+  /// Per member: the index (into `files`) of the first member it already shares its
+  /// physical extents with, or its own index.
+  std::vector<uint32_t> shares_with;
+  /// Per member: stored inline in metadata (btrfs small files), so it cannot share extents.
+  std::vector<bool> inline_extent;
+  uint64_t duplicate_bytes = 0;   // size x (members - 1): what peers print
+  uint64_t reclaimable_bytes = 0; // allocated bytes of members beyond the first storage
+  uint32_t already_shared = 0;    // members sharing storage with an earlier member
+  uint32_t inline_files = 0;      // members stored inline in metadata (not reclaimable)
+};
+
+/// A file that could not be read or changed while read.
+struct FileProblem {
+  uint32_t file = 0;
+  std::string op;
+  int err = 0; // 0: changed while read
+};
+
+struct FinderStats {
+  uint64_t candidates = 0;     // files in size groups
+  uint64_t partial_hashed = 0;
+  uint64_t full_hashed = 0;
+  uint64_t bytes_read = 0;
+  uint64_t extent_checks = 0;
+  double seconds_partial = 0;
+  double seconds_full = 0;
+  double seconds_extents = 0;
+};
+
+struct DuplicateSet {
+  std::vector<DuplicateGroup> groups; // largest reclaimable first, then path order
+  /// Per FileList::files index: group index, or k_no_group.
+  std::vector<uint32_t> group_of;
+  std::vector<FileProblem> problems;
+  std::vector<std::string> notes; // e.g. "zfs: no FIEMAP, already-shared storage unknown"
+  FinderStats stats;
+};
+
+constexpr uint32_t k_no_group = UINT32_MAX;
+
+/// Live counters for a progress line (files and bytes read so far, over both passes).
+using FinderProgress = content::ReaderProgress;
+
+/// Finds the groups of identical files among `list.files`.
+DuplicateSet find_duplicates(const fs::RootSet& roots, const scan::FileList& list,
+                             const FinderOptions& options, FinderProgress* progress = nullptr);
+
+/// Opens a listed file beneath its root (O_RDONLY, no symlinks) and checks it is still the
+/// inode the scan saw (dev, ino, size, mtime, ctime). ESTALE when it changed.
+util::Result<util::Fd> open_listed_file(const fs::RootSet& roots, const scan::FileEntry& file,
+                                        bool cross_fs);
+
+} // namespace wsd::dupes

@@ -1,0 +1,103 @@
+#pragma once
+// The chunk-level dedup model behind `estimate --cdc`: files cut by FastCDC, each chunk
+// hashed (XXH3-128) and counted in a sharded index of distinct chunks, for several average
+// sizes in the same pass. The answer is logical: distinct chunk bytes against all bytes
+// (no compression, no allocation rounding), what shifted content would add over ZFS's
+// fixed records. A file's chunks count only when its read succeeded.
+
+#include "estimate/fastcdc.hpp"
+
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <span>
+#include <vector>
+
+#include <xxhash.h>
+
+namespace wsd::estimate {
+
+/// One distinct chunk: 96 hash bits plus its length.
+struct ChunkKey {
+  uint64_t hash_lo = 0;
+  uint32_t hash_hi = 0;
+  uint32_t length = 0;
+  friend bool operator==(const ChunkKey&, const ChunkKey&) = default;
+};
+
+/// Totals of one average size.
+struct ChunkTotals {
+  uint64_t chunks = 0;          // chunk references
+  uint64_t bytes = 0;           // bytes referenced
+  uint64_t unique_chunks = 0;   // distinct chunks
+  uint64_t unique_bytes = 0;    // bytes of distinct chunks
+};
+
+/// Thread-safe set of distinct chunks (sharded, open addressing, 16-byte slots).
+class ChunkIndex {
+public:
+  ChunkIndex();
+  ~ChunkIndex();
+  ChunkIndex(const ChunkIndex&) = delete;
+  ChunkIndex& operator=(const ChunkIndex&) = delete;
+
+  /// Counts one reference to `key`.
+  void add(const ChunkKey& key);
+  /// Totals so far.
+  ChunkTotals totals() const;
+  /// Bytes held by the slot arrays.
+  uint64_t index_bytes() const;
+
+private:
+  struct Shard;
+  std::vector<std::unique_ptr<Shard>> m_shards;
+};
+
+/// The shared state: one ChunkIndex per average size.
+class ChunkModel {
+public:
+  /// `averages`: the average chunk sizes to model (powers of two).
+  explicit ChunkModel(std::vector<uint32_t> averages);
+  /// The average sizes.
+  const std::vector<uint32_t>& averages() const { return m_averages; }
+  /// The index of average `i`.
+  ChunkIndex& index(size_t i) { return *m_indexes[i]; }
+  /// The index of average `i` (read-only).
+  const ChunkIndex& index(size_t i) const { return *m_indexes[i]; }
+
+private:
+  std::vector<uint32_t> m_averages;
+  std::vector<std::unique_ptr<ChunkIndex>> m_indexes;
+};
+
+/// Cuts one thread's files into chunks; not thread-safe itself.
+class ChunkFeeder {
+public:
+  explicit ChunkFeeder(ChunkModel& model);
+  ~ChunkFeeder();
+  ChunkFeeder(const ChunkFeeder&) = delete;
+  ChunkFeeder& operator=(const ChunkFeeder&) = delete;
+
+  /// Starts a file.
+  void begin_file();
+  /// The file's next bytes (holes are passed as zeros by the caller).
+  void data(std::span<const std::byte> bytes);
+  /// `length` zero bytes (a hole).
+  void zeros(uint64_t length);
+  /// Ends the file: its chunks are counted when `commit`, dropped otherwise.
+  void end_file(bool commit);
+
+private:
+  struct Lane {
+    FastCdc cdc;
+    XXH3_state_t* state;
+    uint64_t chunk_len = 0;
+    std::vector<ChunkKey> pending; // this file's chunks until end_file
+  };
+  void close_chunk(Lane& lane);
+
+  ChunkModel& m_model;
+  std::vector<Lane> m_lanes;
+};
+
+} // namespace wsd::estimate

@@ -1,0 +1,286 @@
+#include "estimate/estimate_run.hpp"
+
+#include "content/file_hasher.hpp"
+#include "model/write_policy.hpp"
+#include "util/error.hpp"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstring>
+#include <mutex>
+#include <numeric>
+
+namespace wsd::estimate {
+namespace {
+
+// Everything one reader thread feeds, composed so each file is read once.
+class EstimateConsumer final : public content::ContentConsumer {
+public:
+  EstimateConsumer(model::ZfsModel& model, Attribution& attribution, ChunkModel* chunks,
+                   content::DigestTable& digests, const scan::FileList& files,
+                   const fs::RootSet& roots, std::mutex& error_mutex,
+                   std::vector<scan::ReportedError>& errors)
+      : m_model(model), m_attribution(attribution.make_thread()),
+        m_hasher(content::make_file_hasher(digests)), m_files(files), m_roots(roots),
+        m_error_mutex(error_mutex), m_errors(errors) {
+    m_model.feeder().set_observer(m_attribution.get());
+    if (chunks != nullptr) {
+      m_chunks = std::make_unique<ChunkFeeder>(*chunks);
+    }
+  }
+
+  void begin(const content::FileJob& job) override {
+    m_attribution->set_file(m_files.files.at(job.id));
+    m_model.begin(job);
+    m_hasher->begin(job);
+    if (m_chunks) m_chunks->begin_file();
+  }
+
+  void data(uint64_t offset, std::span<const std::byte> bytes) override {
+    m_model.data(offset, bytes);
+    m_hasher->data(offset, bytes);
+    if (m_chunks) m_chunks->data(bytes);
+  }
+
+  void hole(uint64_t offset, uint64_t length) override {
+    m_model.hole(offset, length);
+    m_hasher->hole(offset, length);
+    if (m_chunks) m_chunks->zeros(length);
+  }
+
+  void end(const content::FileJob& job, const content::ReadResult& result) override {
+    const bool ok = result.outcome == content::ReadOutcome::ok;
+    m_model.end(job, result); // reports the committed blocks to the attribution
+    if (ok) m_attribution->file_committed();
+    m_hasher->end(job, result);
+    if (m_chunks) m_chunks->end_file(ok);
+    if (result.outcome == content::ReadOutcome::error) {
+      std::lock_guard lock(m_error_mutex);
+      m_errors.push_back({m_roots.display_path(job.root, job.rel_path), result.op,
+                          util::errno_text(result.err)});
+    }
+  }
+
+private:
+  model::ZfsModelConsumer m_model;
+  std::unique_ptr<ThreadAttribution> m_attribution;
+  std::unique_ptr<content::ContentConsumer> m_hasher;
+  std::unique_ptr<ChunkFeeder> m_chunks;
+  const scan::FileList& m_files;
+  const fs::RootSet& m_roots;
+  std::mutex& m_error_mutex;
+  std::vector<scan::ReportedError>& m_errors;
+};
+
+uint64_t scaled(double v) {
+  return static_cast<uint64_t>(std::llround(v));
+}
+
+// The histogram of a sampled table, each sampled entry standing for 1 / rate entries
+// (all-zero blocks, always kept, for one).
+LaneResult sampled_lane(const model::ZfsModel& zm, size_t lane, double rate) {
+  LaneResult r;
+  r.config = zm.config(lane);
+  std::array<std::array<double, 8>, 64> b{};
+  std::array<uint64_t, 64> present{};
+  model::SampledSum entries;
+  model::SampledSum dsize;
+  model::SampledSum ref_dsize;
+  model::SampledSum unique;
+  model::SampledSum emb_entries;
+  model::SampledSum emb_refs;
+  model::SampledSum emb_lsize;
+  uint64_t held = 0;
+  zm.table(lane).for_each([&](const model::TableEntry& e) {
+    const bool certain = model::is_zero_block_key(e.key);
+    const double w = certain ? 1.0 : 1.0 / rate;
+    auto add = [certain](model::SampledSum& s, double x) {
+      if (certain) s.add_certain(x); else s.add(x);
+    };
+    if (e.info.embedded) {
+      add(emb_entries, 1);
+      add(emb_refs, static_cast<double>(e.refcnt));
+      add(emb_lsize, static_cast<double>(e.refcnt * e.key.lsize));
+      return;
+    }
+    ++held;
+    const double ds = static_cast<double>(model::dsize_of(r.config, e.info.psize));
+    const auto rc = static_cast<double>(e.refcnt);
+    auto& row = b[model::bucket_of(e.refcnt)];
+    present[model::bucket_of(e.refcnt)] = 1;
+    row[0] += w;
+    row[1] += w * e.key.lsize;
+    row[2] += w * e.info.psize;
+    row[3] += w * ds;
+    row[4] += w * rc;
+    row[5] += w * rc * e.key.lsize;
+    row[6] += w * rc * e.info.psize;
+    row[7] += w * rc * ds;
+    add(entries, 1);
+    add(dsize, ds);
+    add(ref_dsize, rc * ds);
+    if (e.refcnt == 1) add(unique, 1);
+  });
+  model::DdtHistogram& h = r.histogram;
+  for (size_t i = 0; i < 64; ++i) {
+    if (present[i] == 0) continue;
+    model::DdtStat s{scaled(b[i][0]), scaled(b[i][1]), scaled(b[i][2]), scaled(b[i][3]),
+                     scaled(b[i][4]), scaled(b[i][5]), scaled(b[i][6]), scaled(b[i][7])};
+    if (s.blocks == 0) s.blocks = 1;
+    h.buckets[i] = s;
+    h.total.add(s);
+  }
+  h.unique_entries = std::min(h.total.blocks, scaled(unique.estimate(rate)));
+  h.duplicate_entries = h.total.blocks - h.unique_entries;
+  h.off_table.embedded_entries = scaled(emb_entries.estimate(rate));
+  h.off_table.embedded_refs = scaled(emb_refs.estimate(rate));
+  h.off_table.embedded_lsize = scaled(emb_lsize.estimate(rate));
+  r.sampled_entries = held;
+  r.entries_bound = entries.bound(rate);
+  r.dsize_bound = dsize.bound(rate);
+  r.ref_dsize_bound = ref_dsize.bound(rate);
+  r.ram = model::estimate_ddt_ram(zm.table(lane), r.config);
+  const double f = held == 0 ? 1.0 : static_cast<double>(h.total.blocks) / static_cast<double>(held);
+  auto sc = [f](uint64_t v) { return scaled(static_cast<double>(v) * f); };
+  r.ram.figures.legacy = sc(r.ram.figures.legacy);
+  r.ram.figures.legacy_conservative = h.entries() * model::k_conservative_entry_bytes;
+  r.ram.figures.fast_dedup = sc(r.ram.figures.fast_dedup);
+  r.ram.zdb_objects.unique_in_core = sc(r.ram.zdb_objects.unique_in_core);
+  r.ram.zdb_objects.duplicate_in_core = sc(r.ram.zdb_objects.duplicate_in_core);
+  return r;
+}
+
+} // namespace
+
+WholeFileResult whole_file_sharing(const scan::FileList& files,
+                                   const std::vector<content::Digest128>& digests,
+                                   const std::vector<bool>& ok, ByMetadata by_metadata) {
+  // What must match for two files to share storage: reflinks and hardlinks work within one
+  // filesystem; hardlinks also share owner, group, mode and mtime.
+  struct Item {
+    uint64_t dev;
+    uint64_t size;
+    content::Digest128 digest;
+    uint32_t uid;
+    uint32_t gid;
+    uint32_t mode;
+    int64_t mtime_ns;
+    uint32_t index; // last: among equals, the first in (root, path) order is kept
+    auto operator<=>(const Item&) const = default;
+    bool same_content(const Item& o) const {
+      return dev == o.dev && size == o.size && digest == o.digest && uid == o.uid &&
+             gid == o.gid && mode == o.mode && mtime_ns == o.mtime_ns;
+    }
+  };
+  const bool meta = by_metadata == ByMetadata::yes;
+  std::vector<Item> items;
+  for (size_t i = 0; i < files.files.size(); ++i) {
+    const fs::FileStat& st = files.files[i].st;
+    if (!ok[i] || st.size == 0) continue;
+    items.push_back(Item{st.dev, st.size, digests[i], meta ? st.uid : 0u, meta ? st.gid : 0u,
+                         meta ? st.mode : 0u, meta ? st.mtime_ns : int64_t{0},
+                         static_cast<uint32_t>(i)});
+  }
+  std::sort(items.begin(), items.end());
+  WholeFileResult r;
+  for (size_t i = 0; i < items.size();) {
+    size_t j = i + 1;
+    while (j < items.size() && items[j].same_content(items[i])) ++j;
+    if (j - i > 1) {
+      ++r.groups;
+      for (size_t k = i + 1; k < j; ++k) {
+        const fs::FileStat& st = files.files[items[k].index].st;
+        ++r.duplicate_files;
+        r.saved_bytes += st.allocated_bytes();
+        r.saved_logical += st.size;
+      }
+    }
+    i = j;
+  }
+  return r;
+}
+
+EstimateResult run_estimate(const fs::RootSet& roots, const scan::FileList& files,
+                            const EstimateOptions& options, content::ReaderProgress* progress) {
+  EstimateResult result;
+  model::ZfsModel zm(options.model);
+  Attribution attribution(zm, 0, files);
+  std::unique_ptr<ChunkModel> chunks;
+  if (!options.cdc_averages.empty()) {
+    chunks = std::make_unique<ChunkModel>(options.cdc_averages);
+  }
+  content::DigestTable digests(files.files.size());
+  std::mutex error_mutex;
+
+  content::ReaderOptions ro;
+  ro.threads = options.threads;
+  ro.cross_fs = options.cross_fs;
+  content::ContentReader reader(roots, ro);
+  const auto t0 = std::chrono::steady_clock::now();
+  result.reader = reader.run(
+      [&](const std::function<void(content::FileJob)>& push) {
+        for (size_t i = 0; i < files.files.size(); ++i) {
+          const scan::FileEntry& f = files.files[i];
+          content::FileJob job;
+          job.id = i;
+          job.root = f.root;
+          job.rel_path = f.rel_path;
+          job.dev = f.st.dev;
+          job.ino = f.st.ino;
+          job.size = f.st.size;
+          job.mtime_ns = f.st.mtime_ns;
+          job.ctime_ns = f.st.ctime_ns;
+          push(std::move(job));
+        }
+      },
+      [&](unsigned /*thread*/) -> std::unique_ptr<content::ContentConsumer> {
+        return std::make_unique<EstimateConsumer>(zm, attribution, chunks.get(), digests, files,
+                                                  roots, error_mutex, result.errors);
+      },
+      progress);
+  result.read_seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+
+  const model::BlockSampler sampler(options.model.sample_rate);
+  result.sample_rate = sampler.rate();
+  for (size_t lane = 0; lane < zm.lanes(); ++lane) {
+    LaneResult lr;
+    if (sampler.keeps_all()) {
+      lr.config = zm.config(lane);
+      lr.histogram = zm.histogram(lane);
+      lr.ram = model::estimate_ddt_ram(zm.table(lane), lr.config);
+      lr.sampled_entries = lr.histogram.entries();
+    } else {
+      lr = sampled_lane(zm, lane, sampler.rate());
+    }
+    lr.counters = zm.counters(lane);
+    lr.index_bytes = zm.table(lane).index_bytes();
+    result.lanes.push_back(std::move(lr));
+  }
+  result.attribution = attribution.finish(sampler);
+
+  std::vector<bool> ok(files.files.size());
+  for (size_t i = 0; i < files.files.size(); ++i) {
+    ok[i] = digests.outcomes[i] == content::ReadOutcome::ok;
+    const scan::FileEntry& f = files.files[i];
+    ++result.files;
+    result.logical_bytes += f.st.size;
+    result.allocated_bytes += f.st.allocated_bytes();
+  }
+  result.digest_bytes = digests.digests.capacity() * sizeof(content::Digest128) +
+                        digests.outcomes.capacity() * sizeof(content::ReadOutcome);
+  result.reflink = whole_file_sharing(files, digests.digests, ok, ByMetadata::no);
+  result.hardlink = whole_file_sharing(files, digests.digests, ok, ByMetadata::yes);
+  if (chunks) {
+    for (size_t i = 0; i < chunks->averages().size(); ++i) {
+      result.cdc.push_back({chunks->averages()[i], chunks->index(i).totals()});
+      result.cdc_index_bytes += chunks->index(i).index_bytes();
+    }
+  }
+  std::sort(result.errors.begin(), result.errors.end(),
+            [](const scan::ReportedError& a, const scan::ReportedError& b) { return a.path < b.path; });
+  return result;
+}
+
+} // namespace wsd::estimate

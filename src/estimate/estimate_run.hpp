@@ -1,0 +1,87 @@
+#pragma once
+// The estimate pipeline (DESIGN.md sections 3 and 5): after the scan, one read of every
+// file feeds, in the same pass, the ZFS model for each recordsize (with the per-block
+// attribution to categories and workspaces on the first one), the whole-file hash
+// (XXH3-128) for the reflink and hardlink alternatives, and optionally FastCDC chunking.
+
+#include "content/content_reader.hpp"
+#include "content/file_hasher.hpp"
+#include "estimate/attribution.hpp"
+#include "estimate/chunk_model.hpp"
+#include "fs/roots.hpp"
+#include "model/ddt_ram.hpp"
+#include "model/ddt_stats.hpp"
+#include "model/zfs_model.hpp"
+#include "scan/file_list.hpp"
+#include "scan/usage_report.hpp"
+
+#include <cstdint>
+#include <vector>
+
+namespace wsd::estimate {
+
+/// What to run.
+struct EstimateOptions {
+  model::ModelOptions model;
+  std::vector<uint32_t> cdc_averages; // empty: no CDC
+  unsigned threads = 0;               // content reader threads (0: one per core)
+  bool cross_fs = false;
+};
+
+/// The model's answer for one recordsize.
+struct LaneResult {
+  model::ModelConfig config;
+  model::DdtHistogram histogram; // scaled to the whole tree when sampled
+  model::DdtRamEstimate ram;     // scaled likewise
+  model::ModelCounters counters;
+  uint64_t sampled_entries = 0;  // DDT entries actually held (= entries unless sampled)
+  double entries_bound = 0;      // two standard errors when sampled (else 0)
+  double dsize_bound = 0;
+  double ref_dsize_bound = 0;
+  uint64_t index_bytes = 0;      // bytes of the lane's DedupTable
+};
+
+/// Whole-file sharing: files identical in content (and, for hardlinks, in metadata).
+struct WholeFileResult {
+  uint64_t groups = 0;          // sets of two or more sharable files
+  uint64_t duplicate_files = 0; // files beyond the first of each set
+  uint64_t saved_bytes = 0;     // their allocated bytes today (what du counts)
+  uint64_t saved_logical = 0;   // their apparent size
+};
+
+/// One CDC average's totals.
+struct CdcResult {
+  uint32_t average = 0;
+  ChunkTotals totals;
+};
+
+/// Everything `estimate` measured.
+struct EstimateResult {
+  std::vector<LaneResult> lanes;
+  AttributionResult attribution; // for lanes[0]
+  WholeFileResult reflink;
+  WholeFileResult hardlink;
+  std::vector<CdcResult> cdc;
+  uint64_t files = 0;           // regular files of size >= 1 (one per inode)
+  uint64_t logical_bytes = 0;
+  uint64_t allocated_bytes = 0; // their allocated bytes today: the "before"
+  content::ReaderStats reader;
+  std::vector<scan::ReportedError> errors; // files that could not be read
+  double sample_rate = 1.0;     // the rate applied (1: every block)
+  double read_seconds = 0;
+  uint64_t cdc_index_bytes = 0;
+  uint64_t digest_bytes = 0;    // per-file hash table
+};
+
+/// Reads every file of `files` once and models it. `progress` may be null.
+EstimateResult run_estimate(const fs::RootSet& roots, const scan::FileList& files,
+                            const EstimateOptions& options, content::ReaderProgress* progress);
+
+/// Whole-file sharing among `files` given their digests (ok[i] false: not read).
+/// ByMetadata::yes also requires owner, group, mode and mtime to match (hardlinks).
+enum class ByMetadata : uint8_t { no, yes };
+WholeFileResult whole_file_sharing(const scan::FileList& files,
+                                   const std::vector<content::Digest128>& digests,
+                                   const std::vector<bool>& ok, ByMetadata by_metadata);
+
+} // namespace wsd::estimate

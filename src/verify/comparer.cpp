@@ -1,0 +1,386 @@
+#include "verify/comparer.hpp"
+
+#include "content/file_hasher.hpp"
+#include "fs/inode_table.hpp"
+#include "fs/roots.hpp"
+#include "util/error.hpp"
+#include "util/escape.hpp"
+#include "verify/tree_listing.hpp"
+
+#include <algorithm>
+#include <chrono>
+#include <fmt/format.h>
+#include <unordered_map>
+
+namespace wsd::verify {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double seconds_since(Clock::time_point start) {
+  return std::chrono::duration<double>(Clock::now() - start).count();
+}
+
+// The hasher, plus the read outcome and errno of every job (for the error message).
+struct ReadLog {
+  std::vector<content::ReadResult> results;
+};
+
+class LoggingHasher final : public content::ContentConsumer {
+public:
+  LoggingHasher(content::DigestTable& table, ReadLog& log)
+      : m_inner(content::make_file_hasher(table)), m_log(log) {}
+  void begin(const content::FileJob& job) override { m_inner->begin(job); }
+  void data(uint64_t offset, std::span<const std::byte> bytes) override {
+    m_inner->data(offset, bytes);
+  }
+  void hole(uint64_t offset, uint64_t length) override { m_inner->hole(offset, length); }
+  void end(const content::FileJob& job, const content::ReadResult& result) override {
+    m_inner->end(job, result);
+    m_log.results.at(job.id) = result;
+  }
+
+private:
+  std::unique_ptr<content::ContentConsumer> m_inner;
+  ReadLog& m_log;
+};
+
+std::string quoted(std::string_view s) { return "\"" + util::escape_for_terminal(s) + "\""; }
+
+std::string format_mode(uint32_t mode) { return fmt::format("{:04o}", mode & 07777); }
+
+std::string format_time(int64_t ns) {
+  return fmt::format("{}.{:09d}", ns / 1'000'000'000, ns % 1'000'000'000 < 0 ? 0 : ns % 1'000'000'000);
+}
+
+// A paired path: indices into the SRC and DST listings.
+struct Pair {
+  size_t src = 0;
+  size_t dst = 0;
+  size_t diff = SIZE_MAX; // index into differences, once it has one
+};
+
+class Comparison {
+public:
+  Comparison(const fs::RootSet& roots, const Listings& listings, const VerifyOptions& options,
+             VerifyReport& report)
+      : m_roots(roots), m_src(listings.trees.front().nodes), m_dst(listings.trees.back().nodes),
+        m_options(options), m_report(report) {}
+
+  void merge() {
+    size_t i = 0, j = 0;
+    while (i < m_src.size() || j < m_dst.size()) {
+      const bool take_src =
+          j >= m_dst.size() || (i < m_src.size() && path_less(m_src[i].rel_path, m_dst[j].rel_path));
+      const bool take_dst =
+          i >= m_src.size() || (j < m_dst.size() && path_less(m_dst[j].rel_path, m_src[i].rel_path));
+      if (take_src) {
+        Difference d = one_sided(m_src, i, DiffKind::missing);
+        d.src_type = m_src[i].st.type;
+        i = skip_below(m_src, i, d.entries_below);
+        m_report.differences.push_back(std::move(d));
+      } else if (take_dst) {
+        Difference d = one_sided(m_dst, j, DiffKind::extra);
+        d.dst_type = m_dst[j].st.type;
+        j = skip_below(m_dst, j, d.entries_below);
+        m_report.differences.push_back(std::move(d));
+      } else {
+        const Node& s = m_src[i];
+        const Node& t = m_dst[j];
+        if (s.st.type != t.st.type) {
+          Difference d;
+          d.path = s.rel_path;
+          d.src_type = s.st.type;
+          d.dst_type = t.st.type;
+          add(d, "type", fmt::format("{} in SRC, {} in DST", fs::entry_type_name(s.st.type),
+                                     fs::entry_type_name(t.st.type)));
+          uint64_t below_src = 0, below_dst = 0;
+          i = skip_below(m_src, i, below_src);
+          j = skip_below(m_dst, j, below_dst);
+          d.entries_below = below_src + below_dst;
+          m_report.differences.push_back(std::move(d));
+          continue;
+        }
+        m_pairs.push_back({i, j});
+        compare_pair(m_pairs.back());
+        ++i;
+        ++j;
+      }
+    }
+    m_report.paired = m_pairs.size();
+  }
+
+  void compare_hardlinks() {
+    // Per side: inode -> the pairs whose path is a name of it.
+    std::unordered_map<fs::InodeKey, std::vector<size_t>, fs::InodeKeyHash> src_groups, dst_groups;
+    for (size_t p = 0; p < m_pairs.size(); ++p) {
+      const fs::FileStat& s = m_src[m_pairs[p].src].st;
+      const fs::FileStat& t = m_dst[m_pairs[p].dst].st;
+      if (s.is_dir() || (s.nlink < 2 && t.nlink < 2)) continue;
+      m_report.hardlinked_paths++;
+      if (s.nlink > 1) src_groups[{s.dev, s.ino}].push_back(p);
+      if (t.nlink > 1) dst_groups[{t.dev, t.ino}].push_back(p);
+    }
+    static const std::vector<size_t> k_none;
+    for (size_t p = 0; p < m_pairs.size(); ++p) {
+      const fs::FileStat& s = m_src[m_pairs[p].src].st;
+      const fs::FileStat& t = m_dst[m_pairs[p].dst].st;
+      if (s.is_dir() || (s.nlink < 2 && t.nlink < 2)) continue;
+      const auto sit = src_groups.find({s.dev, s.ino});
+      const auto dit = dst_groups.find({t.dev, t.ino});
+      const std::vector<size_t>& gs = sit == src_groups.end() ? k_none : sit->second;
+      const std::vector<size_t>& gd = dit == dst_groups.end() ? k_none : dit->second;
+      std::vector<size_t> only_src, only_dst; // groups are in pair order, hence sorted
+      std::set_difference(gs.begin(), gs.end(), gd.begin(), gd.end(), std::back_inserter(only_src));
+      std::set_difference(gd.begin(), gd.end(), gs.begin(), gs.end(), std::back_inserter(only_dst));
+      std::erase(only_src, p);
+      std::erase(only_dst, p);
+      if (only_src.empty() && only_dst.empty()) continue;
+      std::string detail;
+      if (!only_src.empty())
+        detail = fmt::format("hardlinked in SRC with {}, not in DST", name_list(only_src));
+      if (!only_dst.empty())
+        detail += fmt::format("{}hardlinked in DST with {}, not in SRC", detail.empty() ? "" : "; ",
+                              name_list(only_dst));
+      add(diff_for(m_pairs[p]), "hardlinks", detail);
+    }
+  }
+
+  // Reads what must be read: one job per inode and side, all in one pipeline run.
+  void compare_content(VerifyProgress* progress) {
+    struct ContentPair {
+      size_t pair;
+      uint64_t src_job;
+      uint64_t dst_job;
+    };
+    std::vector<content::FileJob> jobs;
+    std::vector<ContentPair> to_check;
+    std::unordered_map<fs::InodeKey, uint64_t, fs::InodeKeyHash> job_of_src, job_of_dst;
+    const auto job_for = [&](const Node& n, uint32_t root, auto& index) {
+      auto [it, inserted] = index.try_emplace(fs::InodeKey{n.st.dev, n.st.ino}, jobs.size());
+      if (inserted) {
+        content::FileJob job;
+        job.id = jobs.size();
+        job.root = root;
+        job.rel_path = n.rel_path;
+        job.dev = n.st.dev;
+        job.ino = n.st.ino;
+        job.size = n.st.size;
+        job.mtime_ns = n.st.mtime_ns;
+        job.ctime_ns = n.st.ctime_ns;
+        jobs.push_back(std::move(job));
+      }
+      return it->second;
+    };
+    const auto dst_root = static_cast<uint32_t>(m_roots.size() - 1);
+    for (size_t p = 0; p < m_pairs.size(); ++p) {
+      const Node& s = m_src[m_pairs[p].src];
+      const Node& t = m_dst[m_pairs[p].dst];
+      if (!s.st.is_regular() || s.st.size != t.st.size || s.st.size == 0) continue;
+      if (s.st.dev == t.st.dev && s.st.ino == t.st.ino) continue; // the same inode
+      to_check.push_back({p, job_for(s, 0, job_of_src), job_for(t, dst_root, job_of_dst)});
+    }
+    if (progress) progress->phase.store(1, std::memory_order_relaxed);
+    content::DigestTable table(jobs.size());
+    ReadLog log;
+    log.results.resize(jobs.size());
+    content::ReaderOptions ro;
+    ro.threads = m_options.read_threads;
+    ro.cross_fs = m_options.walk.cross_fs;
+    content::ContentReader reader(m_roots, ro);
+    // Feed in path order of SRC then DST: each tree is read in its own directory order.
+    const content::ReaderStats stats = reader.run(
+        [&](const std::function<void(content::FileJob)>& push) {
+          for (auto& job : jobs) push(std::move(job));
+        },
+        [&](unsigned) { return std::make_unique<LoggingHasher>(table, log); },
+        progress ? &progress->content : nullptr);
+    m_report.files_hashed = stats.files;
+    m_report.bytes_hashed = stats.bytes; // data read; holes are hashed as zeros without reading
+    std::vector<bool> reported(log.results.size(), false);
+    const auto ok = [&](uint64_t job, uint32_t root, const Node& n) {
+      const content::ReadResult& r = log.results[job];
+      if (r.outcome == content::ReadOutcome::ok) return true;
+      if (!reported[job]) {
+        reported[job] = true;
+        if (r.outcome == content::ReadOutcome::error)
+          m_report.errors.push_back({m_roots.display_path(root, n.rel_path), r.op,
+                                     util::errno_text(r.err)});
+        else
+          m_report.errors.push_back({m_roots.display_path(root, n.rel_path), "read",
+                                     "changed while being verified"});
+      }
+      return false;
+    };
+    for (const ContentPair& c : to_check) {
+      const Node& s = m_src[m_pairs[c.pair].src];
+      const Node& t = m_dst[m_pairs[c.pair].dst];
+      const bool src_ok = ok(c.src_job, 0, s);
+      const bool dst_ok = ok(c.dst_job, dst_root, t);
+      if (src_ok && dst_ok && !(table.digests[c.src_job] == table.digests[c.dst_job]))
+        add(diff_for(m_pairs[c.pair]), "content",
+            fmt::format("same size ({} bytes), different content", s.st.size));
+    }
+  }
+
+  void finish() {
+    std::sort(m_report.differences.begin(), m_report.differences.end(),
+              [](const Difference& a, const Difference& b) { return path_less(a.path, b.path); });
+  }
+
+private:
+  Difference one_sided(const std::vector<Node>& nodes, size_t i, DiffKind kind) {
+    Difference d;
+    d.path = nodes[i].rel_path;
+    d.kind = kind;
+    return d;
+  }
+
+  // Index past `i` and everything below it (when a directory); counts what was skipped.
+  static size_t skip_below(const std::vector<Node>& nodes, size_t i, uint64_t& below) {
+    const std::string& base = nodes[i].rel_path;
+    size_t k = i + 1;
+    if (nodes[i].st.is_dir()) {
+      while (k < nodes.size() && (base.empty() || (nodes[k].rel_path.size() > base.size() &&
+                                                   nodes[k].rel_path.compare(0, base.size(), base) == 0 &&
+                                                   nodes[k].rel_path[base.size()] == '/')))
+        ++k;
+    }
+    below = k - i - 1;
+    return k;
+  }
+
+  static void add(Difference& d, std::string reason, std::string detail) {
+    d.reasons.push_back(std::move(reason));
+    d.details.push_back(std::move(detail));
+  }
+
+  Difference& diff_for(Pair& p) {
+    if (p.diff == SIZE_MAX) {
+      p.diff = m_report.differences.size();
+      Difference d;
+      d.path = m_src[p.src].rel_path;
+      d.src_type = m_src[p.src].st.type;
+      d.dst_type = m_dst[p.dst].st.type;
+      m_report.differences.push_back(std::move(d));
+    }
+    return m_report.differences[p.diff];
+  }
+
+  std::string name_list(const std::vector<size_t>& pairs) const {
+    constexpr size_t k_shown = 5;
+    std::string out;
+    for (size_t k = 0; k < pairs.size() && k < k_shown; ++k)
+      out += (k ? ", " : "") + quoted(m_src[m_pairs[pairs[k]].src].rel_path);
+    if (pairs.size() > k_shown) out += fmt::format(" and {} more", pairs.size() - k_shown);
+    return out;
+  }
+
+  void compare_pair(Pair& p) {
+    const Node& s = m_src[p.src];
+    const Node& t = m_dst[p.dst];
+    if (s.st.is_regular() && s.st.size != t.st.size)
+      add(diff_for(p), "size", fmt::format("{} bytes in SRC, {} in DST", s.st.size, t.st.size));
+    if (s.st.type == fs::EntryType::symlink && s.link_target != t.link_target)
+      add(diff_for(p), "symlink_target",
+          fmt::format("-> {} in SRC, -> {} in DST", quoted(s.link_target), quoted(t.link_target)));
+    if (m_options.metadata == CompareMetadata::no) return;
+    if (s.st.uid != t.st.uid)
+      add(diff_for(p), "owner", fmt::format("uid {} in SRC, {} in DST", s.st.uid, t.st.uid));
+    if (s.st.gid != t.st.gid)
+      add(diff_for(p), "group", fmt::format("gid {} in SRC, {} in DST", s.st.gid, t.st.gid));
+    if ((s.st.mode & 07777) != (t.st.mode & 07777) && s.st.type != fs::EntryType::symlink)
+      add(diff_for(p), "mode",
+          fmt::format("{} in SRC, {} in DST", format_mode(s.st.mode), format_mode(t.st.mode)));
+    if (s.st.mtime_ns != t.st.mtime_ns)
+      add(diff_for(p), "mtime", fmt::format("{} in SRC, {} in DST", format_time(s.st.mtime_ns),
+                                            format_time(t.st.mtime_ns)));
+    if (s.xattrs != t.xattrs) add(diff_for(p), "xattrs", xattr_detail(s, t));
+  }
+
+  static std::string xattr_detail(const Node& s, const Node& t) {
+    std::vector<std::string> names;
+    size_t i = 0, j = 0;
+    while (i < s.xattrs.size() || j < t.xattrs.size()) {
+      if (j >= t.xattrs.size() || (i < s.xattrs.size() && s.xattrs[i].first < t.xattrs[j].first)) {
+        names.push_back(s.xattrs[i++].first + " only in SRC");
+      } else if (i >= s.xattrs.size() || t.xattrs[j].first < s.xattrs[i].first) {
+        names.push_back(t.xattrs[j++].first + " only in DST");
+      } else {
+        if (s.xattrs[i].second != t.xattrs[j].second) names.push_back(s.xattrs[i].first + " differs");
+        ++i;
+        ++j;
+      }
+    }
+    std::string out;
+    for (const auto& n : names) out += (out.empty() ? "" : ", ") + util::escape_for_terminal(n);
+    return out;
+  }
+
+  const fs::RootSet& m_roots;
+  const std::vector<Node>& m_src;
+  const std::vector<Node>& m_dst;
+  const VerifyOptions& m_options;
+  VerifyReport& m_report;
+  std::vector<Pair> m_pairs;
+};
+
+} // namespace
+
+std::string_view diff_kind_name(DiffKind kind) {
+  switch (kind) {
+  case DiffKind::missing: return "missing";
+  case DiffKind::extra: return "extra";
+  case DiffKind::different: return "different";
+  }
+  return "different";
+}
+
+bool path_less(std::string_view a, std::string_view b) {
+  const size_t n = std::min(a.size(), b.size());
+  for (size_t k = 0; k < n; ++k) {
+    const auto x = static_cast<unsigned char>(a[k]);
+    const auto y = static_cast<unsigned char>(b[k]);
+    if (x == y) continue;
+    if (x == '/') return true;
+    if (y == '/') return false;
+    return x < y;
+  }
+  return a.size() < b.size();
+}
+
+VerifyReport verify_trees(const std::string& src, const std::string& dst,
+                          const VerifyOptions& options, VerifyProgress* progress) {
+  const fs::RootSet roots({src, dst});
+  VerifyReport report;
+  report.src = roots[0].display;
+  report.dst = roots[roots.size() - 1].display;
+  report.metadata = options.metadata == CompareMetadata::yes;
+
+  const auto walk_start = Clock::now();
+  Listings listings = list_trees(
+      roots, options.walk,
+      options.metadata == CompareMetadata::yes ? ReadXattrs::yes : ReadXattrs::no,
+      progress ? &progress->walk : nullptr);
+  for (auto& tree : listings.trees)
+    std::sort(tree.nodes.begin(), tree.nodes.end(),
+              [](const Node& a, const Node& b) { return path_less(a.rel_path, b.rel_path); });
+  for (auto& e : listings.errors) report.errors.push_back({e.path, e.op, e.message});
+  report.src_entries = listings.trees.front().nodes.size();
+  report.dst_entries = listings.trees.back().nodes.size();
+  report.walk_seconds = seconds_since(walk_start);
+
+  const auto content_start = Clock::now();
+  Comparison comparison(roots, listings, options, report);
+  comparison.merge();
+  comparison.compare_hardlinks();
+  comparison.compare_content(progress);
+  comparison.finish();
+  report.content_seconds = seconds_since(content_start);
+  std::sort(report.errors.begin(), report.errors.end(),
+            [](const VerifyError& a, const VerifyError& b) { return a.path < b.path; });
+  return report;
+}
+
+} // namespace wsd::verify

@@ -1,0 +1,82 @@
+#pragma once
+// `verify SRC DST`: are two trees the same? One walk lists both, a merge in path order
+// pairs their entries, one run of the content pipeline hashes (XXH3-128) the regular files
+// whose sizes agree, SRC and DST together; hardlink structure is compared in both
+// directions among the paths both trees have.
+
+#include "content/content_reader.hpp"
+#include "fs/walker.hpp"
+
+#include <atomic>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace wsd::verify {
+
+enum class CompareMetadata { no, yes };
+
+struct VerifyOptions {
+  fs::WalkOptions walk;
+  CompareMetadata metadata = CompareMetadata::no;
+  unsigned read_threads = 0; // 0: one per core
+};
+
+enum class DiffKind : uint8_t { missing, extra, different };
+
+/// "missing", "extra", "different".
+std::string_view diff_kind_name(DiffKind kind);
+
+/// One path that is not the same in both trees.
+struct Difference {
+  std::string path; // relative to SRC and DST ("" is the roots themselves)
+  DiffKind kind = DiffKind::different;
+  fs::EntryType src_type = fs::EntryType::unknown; // of the side(s) that have it
+  fs::EntryType dst_type = fs::EntryType::unknown;
+  std::vector<std::string> reasons; // "type", "size", "content", "symlink_target", "owner",
+                                    // "group", "mode", "mtime", "xattrs", "hardlinks"
+  std::vector<std::string> details; // one human sentence per reason, same order
+  uint64_t entries_below = 0;       // a missing/extra directory: entries under it, not listed
+};
+
+/// A path that could not be compared (unreadable, vanished, changed while read).
+struct VerifyError {
+  std::string path; // display form ("SRC/rel")
+  std::string op;
+  std::string message;
+};
+
+struct VerifyReport {
+  std::string src;
+  std::string dst;
+  bool metadata = false;
+  std::vector<Difference> differences; // in path order
+  std::vector<VerifyError> errors;
+  uint64_t src_entries = 0;
+  uint64_t dst_entries = 0;
+  uint64_t paired = 0;          // paths in both trees (with the roots)
+  uint64_t files_hashed = 0;    // inodes read, both sides
+  uint64_t bytes_hashed = 0;   // data bytes read (holes excluded)
+  uint64_t hardlinked_paths = 0; // paired paths with more than one link on either side
+  double walk_seconds = 0;
+  double content_seconds = 0;
+
+  bool identical() const { return differences.empty() && errors.empty(); }
+};
+
+/// Live counters for a progress line.
+struct VerifyProgress {
+  fs::WalkProgress walk;
+  content::ReaderProgress content;
+  std::atomic<int> phase{0}; // 0 walking, 1 reading
+};
+
+/// Compares `src` and `dst`; throws util::Fatal when a root cannot be opened.
+VerifyReport verify_trees(const std::string& src, const std::string& dst,
+                          const VerifyOptions& options, VerifyProgress* progress);
+
+/// Orders paths component by component ("a/b" before "a-b"), so a directory's
+/// descendants follow it directly.
+bool path_less(std::string_view a, std::string_view b);
+
+} // namespace wsd::verify

@@ -1,0 +1,53 @@
+#pragma once
+// Everything `verify` compares about two trees, gathered in one walk of both roots: every
+// entry's metadata, symlink targets read with readlinkat on the walker's directory fd, and
+// (with --metadata) extended attributes, ACLs included, read through an O_PATH descriptor.
+
+#include "fs/roots.hpp"
+#include "fs/walker.hpp"
+
+#include <cstdint>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace wsd::verify {
+
+enum class ReadXattrs { no, yes };
+
+/// One entry of one tree.
+struct Node {
+  std::string rel_path; // "" for the root itself
+  fs::FileStat st;
+  std::string link_target;                                 // symlinks only
+  std::vector<std::pair<std::string, std::string>> xattrs; // sorted by name; with ReadXattrs::yes
+};
+
+/// A per-path problem met while listing (the path is display form: "root/rel").
+struct ListingError {
+  std::string path;
+  std::string op;
+  std::string message;
+};
+
+/// One tree's entries sorted bytewise by rel_path.
+struct TreeListing {
+  std::vector<Node> nodes;
+};
+
+struct Listings {
+  std::vector<TreeListing> trees; // one per root of the RootSet
+  std::vector<ListingError> errors;
+  fs::WalkStats walk;
+};
+
+/// Walks every root of `roots` once (in one parallel walk) and lists it.
+Listings list_trees(const fs::RootSet& roots, const fs::WalkOptions& options, ReadXattrs xattrs,
+                    fs::WalkProgress* progress);
+
+/// Reads the extended attributes of `name` in `dir_fd` without following a symlink;
+/// returns 0 or errno. Symlinks yield no attributes (Linux allows no user.* on them).
+int read_xattrs(int dir_fd, const char* name, fs::EntryType type,
+                std::vector<std::pair<std::string, std::string>>& out);
+
+} // namespace wsd::verify

@@ -1,0 +1,168 @@
+#!/usr/bin/env bash
+# dupes: exact groups on hand-made trees, the same duplicate bytes as jdupes and rdfind on a
+# generated tree, identical directory trees, odd names in JSON and CSV, storage already
+# shared (reflinks on a loop-mounted btrfs image) reported as shared, not as savings.
+source "$(dirname "$0")/lib.sh"
+
+test_handmade_groups() {
+  local d=$TESTDIR/hand
+  mkdir -p "$d/w1" "$d/w2" "$d/w3"
+  head -c 10000 /dev/urandom >"$d/w1/a"
+  cp "$d/w1/a" "$d/w2/a"; cp "$d/w1/a" "$d/w3/a-copy"
+  ln "$d/w1/a" "$d/w1/a-hardlink"                 # same inode: folded, not a duplicate
+  : >"$d/w1/empty1"; : >"$d/w2/empty2"           # empty files: never grouped
+  head -c 10000 /dev/urandom >"$d/w2/same-size-other"
+  # Same size, same head and tail, different middle: only the full hash tells them apart.
+  head -c 200000 /dev/urandom >"$d/w1/big"
+  cp "$d/w1/big" "$d/w2/big-near"
+  printf 'X' | dd of="$d/w2/big-near" bs=1 seek=100000 conv=notrunc status=none
+  # A sparse file and its dense copy have the same bytes.
+  truncate -s 1M "$d/w1/sparse"; printf 'tail' >>"$d/w1/sparse"
+  cp --sparse=never "$d/w1/sparse" "$d/w3/dense"
+  ln -s a "$d/w2/link-to-a"                       # symlinks are not files
+  local out
+  out=$("$WSDEDUP" dupes "$d" --json)
+  assert_eq 2 "$(json '.total.groups' <<<"$out")" "groups"
+  assert_eq 3 "$(json '.total.duplicate_files' <<<"$out")" "copies beyond the first"
+  assert_eq $((2 * 10000 + 1048580)) "$(json '.total.duplicate_bytes' <<<"$out")" "duplicate bytes"
+  assert_eq "$d/w1/sparse $d/w3/dense" "$(json '.groups[] | select(.size == 1048580) | .paths | join(" ")' <<<"$out")" "sparse group"
+  # The hardlinked inode appears once, under its smallest name.
+  assert_eq "$d/w1/a $d/w2/a $d/w3/a-copy" "$(json '.groups[] | select(.size == 10000) | .paths | join(" ")' <<<"$out")" "a group"
+  # reclaimable is allocated bytes of the copies beyond the first.
+  local expect=$(( $(stat -c %b "$d/w2/a") * 512 + $(stat -c %b "$d/w3/a-copy") * 512 + $(stat -c %b "$d/w3/dense") * 512 ))
+  assert_eq "$expect" "$(json '.total.reclaimable_bytes' <<<"$out")" "reclaimable bytes"
+  # --min-size and --exclude.
+  out=$("$WSDEDUP" dupes "$d" --json --min-size 20000)
+  assert_eq 1 "$(json '.total.groups' <<<"$out")" "--min-size drops the 10000-byte group"
+  out=$("$WSDEDUP" dupes "$d" --json --exclude w3)
+  assert_eq 1 "$(json '.total.groups' <<<"$out")" "--exclude w3 leaves one group"
+  assert_eq 1 "$(json '.total.duplicate_files' <<<"$out")" "one copy left"
+  # Human output: largest savings first.
+  out=$("$WSDEDUP" dupes "$d" --bytes)
+  assert_contains "$out" "2 groups, 3 duplicate files, 1068580 duplicate bytes" "summary line"
+}
+
+# Sum of size x (copies - 1) from `jdupes -r -S` (sets separated by blank lines).
+jdupes_bytes() {
+  jdupes -r -S -q "$1" | awk '/ bytes each:$/ {size = $1; n = 0; next}
+                              /^$/ {if (n > 1) s += size * (n - 1); n = 0; next}
+                              {n++} END {if (n > 1) s += size * (n - 1); print s + 0}'
+}
+
+test_same_bytes_as_jdupes_and_rdfind() {
+  need_cmd jdupes "apt-get install jdupes"
+  need_cmd rdfind "apt-get install rdfind"
+  local d=$TESTDIR/gen
+  gentree "$d" --workspaces 8 --no-odd-names >/dev/null
+  local out
+  out=$("$WSDEDUP" dupes "$d" --json)
+  local ours
+  ours=$(json '.total.duplicate_bytes' <<<"$out")
+  [[ $ours -gt 1000000 ]] || fail "the generated tree should hold duplicates (got $ours)"
+  assert_eq "$(jdupes_bytes "$d")" "$ours" "duplicate bytes vs jdupes -r -S"
+  local jd_files
+  jd_files=$(jdupes -r -m -q "$d" | sed -n 's/^\([0-9]*\) duplicate files.*/\1/p')
+  assert_eq "$jd_files" "$(json '.total.duplicate_files' <<<"$out")" "duplicate files vs jdupes -m"
+  # rdfind: the sizes of every non-first occurrence.
+  (cd "$TESTDIR" && rdfind -dryrun true -outputname rdfind.txt "$d" >/dev/null)
+  local rd
+  rd=$(awk '!/^#/ && $1 != "DUPTYPE_FIRST_OCCURRENCE" {s += $4} END {print s + 0}' "$TESTDIR/rdfind.txt")
+  assert_eq "$rd" "$ours" "duplicate bytes vs rdfind"
+  # CSV: one row per file of every group.
+  local rows
+  rows=$("$WSDEDUP" dupes "$d" --csv | tail -n +2 | wc -l)
+  assert_eq $(( $(json '.total.duplicate_files' <<<"$out") + $(json '.total.groups' <<<"$out") )) "$rows" "CSV rows"
+}
+
+test_identical_trees() {
+  local d=$TESTDIR/trees t=$TESTDIR/template
+  mkdir -p "$t/pkg/lib" "$t/pkg/empty-dir" "$d"
+  head -c 50000 /dev/urandom >"$t/pkg/lib/index.js"
+  head -c 3000 /dev/urandom >"$t/pkg/package.json"
+  : >"$t/pkg/lib/empty"
+  ln -s lib/index.js "$t/pkg/main"
+  for i in 1 2 3; do
+    mkdir -p "$d/ws$i/node_modules"; cp -a "$t/pkg" "$d/ws$i/node_modules/pkg"
+    echo "workspace $i" >"$d/ws$i/README"   # the workspaces themselves differ
+  done
+  # ws4: the same except one symlink target; ws5: one extra empty file.
+  mkdir -p "$d/ws4/node_modules" "$d/ws5/node_modules"
+  cp -a "$t/pkg" "$d/ws4/node_modules/pkg"; ln -sfn lib/other "$d/ws4/node_modules/pkg/main"
+  cp -a "$t/pkg" "$d/ws5/node_modules/pkg"; : >"$d/ws5/node_modules/pkg/extra"
+  local out
+  out=$("$WSDEDUP" dupes "$d" --json)
+  # ws1..3/node_modules (holding identical pkg) are reported at the outermost level, not
+  # their pkg folders; lib is identical in all five workspaces.
+  assert_eq "$d/ws1/node_modules $d/ws2/node_modules $d/ws3/node_modules" \
+    "$(json '.identical_dirs[] | select(.paths | length == 3) | .paths | join(" ")' <<<"$out")" "identical node_modules"
+  assert_eq 53000 "$(json '.identical_dirs[] | select(.paths | length == 3) | .logical_bytes' <<<"$out")" "bytes per copy"
+  # ws4's and ws5's pkg differ (symlink target, extra name): not in any group.
+  [[ $(json '[.identical_dirs[].paths[]] | map(select(test("ws[45]/node_modules(/pkg)?$"))) | length' <<<"$out") -eq 0 ]] \
+    || fail "a differing tree was reported identical"
+  # Identical trees are not added to the totals a second time.
+  assert_eq "$d/ws1/node_modules/pkg/lib $d/ws2/node_modules/pkg/lib $d/ws3/node_modules/pkg/lib $d/ws4/node_modules/pkg/lib $d/ws5/node_modules/pkg/lib" \
+    "$(json '.identical_dirs[] | select(.paths | length == 5) | .paths | join(" ")' <<<"$out")" "identical lib"
+  [[ $(json '.identical_dirs | length' <<<"$out") -eq 2 ]] || fail "nested identical dirs reported: $(json -c '.identical_dirs' <<<"$out")"
+  # Identical trees are not added to the totals a second time: 4 copies beyond the first of
+  # index.js and package.json.
+  assert_eq $(( 4 * 53000 )) "$(json '.total.duplicate_bytes' <<<"$out")" "totals count files once"
+  out=$("$WSDEDUP" dupes "$d")
+  assert_contains "$out" "these 3 folders are identical" "human line"
+}
+
+test_odd_names() {
+  local d=$TESTDIR/odd
+  mkdir -p "$d"
+  head -c 5000 /dev/urandom >"$d/$(printf 'new\nline')"
+  cp "$d/$(printf 'new\nline')" "$d/$(printf 'bad\xff')"
+  cp "$d/$(printf 'new\nline')" "$d/with,comma"
+  local out
+  out=$("$WSDEDUP" dupes "$d" --json)
+  assert_eq "$(printf '%s/bad\xff' "$d" | base64 -w0)" "$(json '.groups[0].paths[] | objects | .bytes_b64' <<<"$out")" "bytes_b64 path"
+  assert_eq "$d/new
+line" "$(json '.groups[0].paths[] | strings | select(test("new"))' <<<"$out")" "newline path"
+  out=$("$WSDEDUP" dupes "$d" --csv)
+  assert_contains "$out" "\"$d/with,comma\"" "CSV quoting"
+  out=$("$WSDEDUP" dupes "$d")
+  assert_contains "$out" 'bad\xff' "escaped in human output"
+}
+
+test_unreadable_file_is_reported() {
+  [[ $(id -u) -eq 0 ]] || { echo "  (not root: skipping)"; return 0; }
+  local d=$TESTDIR/perm
+  mkdir -p "$d"
+  head -c 5000 /dev/urandom >"$d/a"; cp "$d/a" "$d/b"; cp "$d/a" "$d/c"
+  chmod 0711 "$TESTDIR"; chmod 755 "$d"; chmod 644 "$d/a" "$d/b"; chmod 000 "$d/c"
+  local out err rc=0
+  err=$(setpriv --reuid=65534 --regid=65534 --clear-groups "$WSDEDUP" dupes "$d" --json 2>&1 >"$TESTDIR/perm.json") || rc=$?
+  out=$(cat "$TESTDIR/perm.json")
+  assert_eq 0 "$rc" "per-file errors do not fail the run"
+  assert_contains "$err" "(\"$d/c\"): Permission denied" "error names the path"
+  assert_eq 1 "$(json '.total.duplicate_files' <<<"$out")" "a and b still grouped"
+}
+
+test_reflinked_copies_are_already_shared() {
+  [[ $(id -u) -eq 0 ]] || { echo "  (not root: skipping the btrfs case)"; return 0; }
+  command -v mkfs.btrfs >/dev/null || { echo "  (no mkfs.btrfs: skipping)"; return 0; }
+  local img=$TESTDIR/btrfs.img mnt=$TESTDIR/btrfs
+  truncate -s 200M "$img"; mkfs.btrfs -q "$img" >/dev/null; mkdir -p "$mnt"
+  mount -o loop "$img" "$mnt" || { echo "  (cannot loop-mount: skipping)"; return 0; }
+  at_exit "umount '$mnt'"
+  head -c 300000 /dev/urandom >"$mnt/a"
+  cp --reflink=always "$mnt/a" "$mnt/b"     # shares a's extents
+  cp --reflink=never "$mnt/a" "$mnt/c"      # its own copy
+  sync
+  local out
+  out=$("$WSDEDUP" dupes "$mnt" --json)
+  assert_eq 2 "$(json '.total.duplicate_files' <<<"$out")" "b and c are duplicates of a"
+  assert_eq 1 "$(json '.total.already_shared_files' <<<"$out")" "b already shares a's storage"
+  assert_eq "$(( $(stat -c %b "$mnt/c") * 512 ))" "$(json '.total.reclaimable_bytes' <<<"$out")" "only c is reclaimable"
+}
+
+run_test test_handmade_groups
+run_test test_same_bytes_as_jdupes_and_rdfind
+run_test test_identical_trees
+run_test test_odd_names
+run_test test_unreadable_file_is_reported
+run_test test_reflinked_copies_are_already_shared
+finish
