@@ -39,6 +39,24 @@ fs::WalkOptions make_walk_options(const CommonOptions& options) {
   return w;
 }
 
+void add_catalog_options(CLI::App& cmd, CommonOptions& options) {
+  cmd.add_option("--catalog", options.catalog_path,
+                 "Catalog of content hashes, so unchanged files are not read again (default: " +
+                     catalog::default_catalog_path() + ")")
+      ->type_name("PATH");
+  cmd.add_flag("--no-catalog", options.no_catalog, "Neither read nor write the catalog");
+}
+
+std::unique_ptr<catalog::Catalog> open_catalog(const CommonOptions& options) {
+  if (options.no_catalog) return nullptr;
+  std::string warning;
+  auto c = catalog::Catalog::open(
+      options.catalog_path.empty() ? catalog::default_catalog_path() : options.catalog_path,
+      &warning);
+  if (!warning.empty()) std::fprintf(stderr, "wsdedup: warning: %s\n", warning.c_str());
+  return c;
+}
+
 bool show_progress(const CommonOptions& options) {
   return !options.quiet && util::Progress::stderr_is_terminal();
 }

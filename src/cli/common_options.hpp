@@ -1,10 +1,12 @@
 #pragma once
 // Options every command shares (DESIGN.md section 2), declared once.
 
+#include "catalog/catalog.hpp"
 #include "fs/walker.hpp"
 
 #include <CLI/CLI.hpp>
 
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -19,6 +21,8 @@ struct CommonOptions {
   bool bytes = false;
   bool stats = false;
   bool quiet = false;
+  std::string catalog_path; // empty: the default location
+  bool no_catalog = false;
 };
 
 /// Adds ROOT... and the walk options to a subcommand.
@@ -28,6 +32,13 @@ void add_walk_options(CLI::App& cmd, CommonOptions& options);
 void add_output_options(CLI::App& cmd, CommonOptions& options);
 
 fs::WalkOptions make_walk_options(const CommonOptions& options);
+
+/// Adds --catalog PATH and --no-catalog.
+void add_catalog_options(CLI::App& cmd, CommonOptions& options);
+
+/// Opens the catalog the options ask for (null with --no-catalog); warns on stderr when a
+/// corrupt catalog had to be rebuilt.
+std::unique_ptr<catalog::Catalog> open_catalog(const CommonOptions& options);
 
 /// Whether progress goes to stderr (a terminal, and not --quiet).
 bool show_progress(const CommonOptions& options);

@@ -155,6 +155,8 @@ int run_dedupe(const DedupeArgs& args) {
   fo.min_size = std::max<uint64_t>(util::parse_size(args.min_size), 1);
   fo.threads = args.common.threads;
   fo.cross_fs = args.common.cross_fs;
+  const std::unique_ptr<catalog::Catalog> catalog = open_catalog(args.common);
+  fo.catalog = catalog.get();
   const dupes::DuplicateSet found = dupes::find_duplicates(roots, scanned.files, fo, &read_progress);
   const dedupe::ExecutionReport r = dedupe::execute_dedupe(roots, scanned.files, found, eo);
   ticker.stop();
@@ -241,6 +243,7 @@ void register_dedupe_command(CLI::App& app, int& exit_code) {
   add_walk_options(*cmd, args->common);
   cmd->get_option("roots")->required(false);
   add_output_options(*cmd, args->common);
+  add_catalog_options(*cmd, args->common);
   cmd->add_option("--mode", args->mode,
                   "auto (default: reflink where FIDEDUPERANGE works, else clone where FICLONE "
                   "works, else only show what hardlinks would save), reflink, clone, hardlink")

@@ -53,6 +53,8 @@ int run_dupes(const DupesArgs& args) {
   fo.min_size = min_size;
   fo.threads = args.common.threads;
   fo.cross_fs = args.common.cross_fs;
+  const std::unique_ptr<catalog::Catalog> catalog = open_catalog(args.common);
+  fo.catalog = catalog.get();
   const dupes::DuplicateSet found = dupes::find_duplicates(roots, scanned.files, fo, &read_progress);
   std::vector<dupes::IdenticalDirGroup> dirs;
   if (!args.no_dirs) dirs = dupes::find_identical_dirs(roots, scanned.files, found, args.common.cross_fs);
@@ -80,6 +82,7 @@ int run_dupes(const DupesArgs& args) {
                       {"full_hashed", found.stats.full_hashed},
                       {"bytes_read", found.stats.bytes_read},
                       {"extent_checks", found.stats.extent_checks},
+                      {"catalog_hits", found.stats.catalog_hits},
                       {"seconds", seconds},
                       {"peak_rss_bytes", peak_rss_bytes()}};
     }
@@ -115,6 +118,7 @@ void register_dupes_command(CLI::App& app, int& exit_code) {
                "identical directory trees");
   add_walk_options(*cmd, args->common);
   add_output_options(*cmd, args->common);
+  add_catalog_options(*cmd, args->common);
   cmd->add_option("--min-size", args->min_size,
                   "Ignore files smaller than SIZE (default 1: empty files are never grouped)")
       ->type_name("SIZE");

@@ -3,7 +3,7 @@
 #include <chrono>
 #include <cstring>
 #include <map>
-#include <stdexcept>
+
 
 namespace wsd::content {
 
@@ -48,9 +48,10 @@ private:
 // Hashes like file_hasher and also stores each successful digest in the catalog.
 class StoringHasher final : public ContentConsumer {
 public:
-  StoringHasher(DigestTable& table, catalog::Catalog& catalog, const FsIds& ids, std::string kind)
+  StoringHasher(DigestTable& table, catalog::Catalog* catalog, const FsIds* ids,
+                 std::vector<ReadResult>* results)
       : m_inner(make_file_hasher(table)), m_table(table), m_catalog(catalog), m_ids(ids),
-        m_kind(std::move(kind)) {}
+        m_results(results) {}
   void begin(const FileJob& job) override {
     m_started_ns = now_ns();
     m_inner->begin(job);
@@ -59,20 +60,21 @@ public:
   void hole(uint64_t off, uint64_t len) override { m_inner->hole(off, len); }
   void end(const FileJob& job, const ReadResult& result) override {
     m_inner->end(job, result);
-    if (result.outcome != ReadOutcome::ok || job.mtime_ns == 0) return;
+    if (m_results) m_results->at(job.id) = result;
+    if (!m_catalog || result.outcome != ReadOutcome::ok || job.mtime_ns == 0) return;
     catalog::Row row;
-    row.id = {m_ids.of(job.dev), job.ino, job.size, job.mtime_ns, job.ctime_ns};
+    row.id = {m_ids->of(job.dev), job.ino, job.size, job.mtime_ns, job.ctime_ns};
     row.computed_ns = m_started_ns; // the read began here: later changes are not in it
     row.value = encode(m_table.digests[job.id]);
-    m_catalog.put(m_kind, "", std::move(row), job.rel_path);
+    m_catalog->put(hash_kind(job.scope), "", std::move(row), job.rel_path);
   }
 
 private:
   std::unique_ptr<ContentConsumer> m_inner;
   DigestTable& m_table;
-  catalog::Catalog& m_catalog;
-  const FsIds& m_ids;
-  std::string m_kind;
+  catalog::Catalog* m_catalog;
+  const FsIds* m_ids;
+  std::vector<ReadResult>* m_results;
   int64_t m_started_ns = 0;
 };
 
@@ -84,39 +86,38 @@ std::string hash_kind(ReadScope scope) {
 
 CachedHashStats hash_with_catalog(const fs::RootSet& roots, const std::vector<FileJob>& jobs,
                                   const ReaderOptions& options, catalog::Catalog* catalog,
-                                  DigestTable& out, ReaderProgress* progress) {
+                                  DigestTable& out, std::vector<ReadResult>* results,
+                                  ReaderProgress* progress) {
   CachedHashStats stats;
-  ContentReader reader(roots, options);
-  if (!catalog) {
-    stats.reader = reader.run([&](const auto& push) { for (const auto& j : jobs) push(j); },
-                              [&](unsigned) { return make_file_hasher(out); }, progress);
-    stats.catalog_misses = jobs.size();
-    return stats;
-  }
+  if (results) results->assign(jobs.size() == 0 ? 0 : out.digests.size(), ReadResult{});
   const FsIds ids(roots);
-  const ReadScope scope = jobs.empty() ? ReadScope::whole : jobs.front().scope;
-  for (const auto& j : jobs)
-    if (j.scope != scope) throw std::logic_error("hash_with_catalog: jobs of one scope per call");
-  const std::string kind = hash_kind(scope);
-  const catalog::Catalog::Snapshot snapshot = catalog->load(kind, "");
   std::vector<const FileJob*> misses;
-  for (const auto& j : jobs) {
-    const catalog::Row* row = snapshot.find({ids.of(j.dev), j.ino, j.size, j.mtime_ns, j.ctime_ns});
-    Digest128 d;
-    if (row && j.mtime_ns != 0 && decode(row->value, d)) {
-      out.digests.at(j.id) = d;
-      out.outcomes.at(j.id) = ReadOutcome::ok;
-      ++stats.catalog_hits;
-    } else {
-      misses.push_back(&j);
+  if (catalog) {
+    std::map<ReadScope, catalog::Catalog::Snapshot> snapshots;
+    for (const auto& j : jobs)
+      if (!snapshots.count(j.scope)) snapshots.emplace(j.scope, catalog->load(hash_kind(j.scope), ""));
+    for (const auto& j : jobs) {
+      const catalog::Row* row =
+          snapshots.at(j.scope).find({ids.of(j.dev), j.ino, j.size, j.mtime_ns, j.ctime_ns});
+      Digest128 d;
+      if (row && j.mtime_ns != 0 && decode(row->value, d)) {
+        out.digests.at(j.id) = d;
+        out.outcomes.at(j.id) = ReadOutcome::ok;
+        ++stats.catalog_hits;
+      } else {
+        misses.push_back(&j);
+      }
     }
+  } else {
+    for (const auto& j : jobs) misses.push_back(&j);
   }
   stats.catalog_misses = misses.size();
+  ContentReader reader(roots, options);
   stats.reader = reader.run(
       [&](const auto& push) { for (const FileJob* j : misses) push(*j); },
-      [&](unsigned) { return std::make_unique<StoringHasher>(out, *catalog, ids, kind); },
+      [&](unsigned) { return std::make_unique<StoringHasher>(out, catalog, &ids, results); },
       progress);
-  catalog->flush();
+  if (catalog) catalog->flush();
   return stats;
 }
 

@@ -17,11 +17,13 @@ struct CachedHashStats {
   ReaderStats reader;
 };
 
-/// Fills `out` (one slot per job id) for every job; all jobs share one ReadScope.
-/// `catalog` may be null (no caching).
+/// Fills `out` (one slot per job id) for every job; each job's scope picks its kind of row.
+/// `catalog` may be null (no caching). `results`, if given, receives each read's ReadResult
+/// (catalog hits keep the default: ok).
 CachedHashStats hash_with_catalog(const fs::RootSet& roots, const std::vector<FileJob>& jobs,
                                   const ReaderOptions& options, catalog::Catalog* catalog,
-                                  DigestTable& out, ReaderProgress* progress = nullptr);
+                                  DigestTable& out, std::vector<ReadResult>* results = nullptr,
+                                  ReaderProgress* progress = nullptr);
 
 /// The catalog kind for a scope ("xxh3-128" or "xxh3-128-head-tail").
 std::string hash_kind(ReadScope scope);

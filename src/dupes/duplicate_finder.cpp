@@ -1,5 +1,6 @@
 #include "dupes/duplicate_finder.hpp"
 
+#include "content/cached_hashes.hpp"
 #include "fs/safe_open.hpp"
 
 #include <algorithm>
@@ -18,26 +19,6 @@ double seconds_since(Clock::time_point start) {
   return std::chrono::duration<double>(Clock::now() - start).count();
 }
 
-// Wraps the file hasher to keep each job's error (the DigestTable keeps only the outcome).
-class RecordingHasher final : public content::ContentConsumer {
-public:
-  RecordingHasher(content::DigestTable& table, std::vector<content::ReadResult>& results)
-      : m_inner(content::make_file_hasher(table)), m_results(results) {}
-  void begin(const content::FileJob& job) override { m_inner->begin(job); }
-  void data(uint64_t offset, std::span<const std::byte> bytes) override {
-    m_inner->data(offset, bytes);
-  }
-  void hole(uint64_t offset, uint64_t length) override { m_inner->hole(offset, length); }
-  void end(const content::FileJob& job, const content::ReadResult& result) override {
-    m_inner->end(job, result);
-    m_results.at(job.id) = result;
-  }
-
-private:
-  std::unique_ptr<content::ContentConsumer> m_inner;
-  std::vector<content::ReadResult>& m_results;
-};
-
 struct HashPass {
   std::vector<content::Digest128> digests;
   std::vector<bool> ok;
@@ -49,33 +30,33 @@ template <typename ScopeOf>
 HashPass hash_files(const fs::RootSet& roots, const scan::FileList& list,
                     const std::vector<uint32_t>& which, const FinderOptions& options,
                     ScopeOf scope_of, std::vector<FileProblem>& problems,
-                    FinderProgress* progress) {
+                    FinderProgress* progress, uint64_t& catalog_hits) {
   content::ReaderOptions ro;
   ro.threads = options.threads;
   ro.partial_bytes = options.partial_bytes;
   ro.cross_fs = options.cross_fs;
-  content::ContentReader reader(roots, ro);
   content::DigestTable table(which.size());
-  std::vector<content::ReadResult> results(which.size());
-  const content::ReaderStats stats = reader.run(
-      [&](const std::function<void(content::FileJob)>& push) {
-        for (size_t k = 0; k < which.size(); ++k) {
-          const scan::FileEntry& f = list.files[which[k]];
-          content::FileJob job;
-          job.id = k;
-          job.root = f.root;
-          job.rel_path = f.rel_path;
-          job.dev = f.st.dev;
-          job.ino = f.st.ino;
-          job.size = f.st.size;
-          job.mtime_ns = f.st.mtime_ns;
-          job.ctime_ns = f.st.ctime_ns;
-          job.scope = scope_of(f.st.size);
-          push(std::move(job));
-        }
-      },
-      [&](unsigned) { return std::make_unique<RecordingHasher>(table, results); },
-      progress);
+  std::vector<content::FileJob> jobs;
+  jobs.reserve(which.size());
+  for (size_t k = 0; k < which.size(); ++k) {
+    const scan::FileEntry& f = list.files[which[k]];
+    content::FileJob job;
+    job.id = k;
+    job.root = f.root;
+    job.rel_path = f.rel_path;
+    job.dev = f.st.dev;
+    job.ino = f.st.ino;
+    job.size = f.st.size;
+    job.mtime_ns = f.st.mtime_ns;
+    job.ctime_ns = f.st.ctime_ns;
+    job.scope = scope_of(f.st.size);
+    jobs.push_back(std::move(job));
+  }
+  std::vector<content::ReadResult> results;
+  const content::CachedHashStats cached = content::hash_with_catalog(
+      roots, jobs, ro, options.catalog, table, &results, progress);
+  const content::ReaderStats& stats = cached.reader;
+  catalog_hits += cached.catalog_hits;
   HashPass pass;
   pass.digests = std::move(table.digests);
   pass.ok.resize(which.size());
@@ -190,7 +171,7 @@ DuplicateSet find_duplicates(const fs::RootSet& roots, const scan::FileList& lis
       [&](uint64_t size) {
         return size <= small_limit ? content::ReadScope::whole : content::ReadScope::head_tail;
       },
-      out.problems, progress);
+      out.problems, progress, out.stats.catalog_hits);
   out.stats.partial_hashed = candidates.size();
   out.stats.bytes_read += first.bytes;
   out.stats.seconds_partial = seconds_since(start);
@@ -227,7 +208,7 @@ DuplicateSet find_duplicates(const fs::RootSet& roots, const scan::FileList& lis
   start = Clock::now();
   HashPass full = hash_files(
       roots, list, second, options, [](uint64_t) { return content::ReadScope::whole; },
-      out.problems, progress);
+      out.problems, progress, out.stats.catalog_hits);
   out.stats.full_hashed = second.size();
   out.stats.bytes_read += full.bytes;
   out.stats.seconds_full = seconds_since(start);

@@ -5,6 +5,7 @@
 // share extents, members that already share their physical extents (FIEMAP) are marked as
 // such so they are not counted as savings.
 
+#include "catalog/catalog.hpp"
 #include "content/content_reader.hpp"
 #include "content/file_hasher.hpp"
 #include "fs/extents.hpp"
@@ -27,6 +28,7 @@ struct FinderOptions {
   uint64_t min_size = 1;          // smaller files are never grouped (0 counts as 1)
   unsigned threads = 0;           // content readers (0: one per core)
   uint64_t partial_bytes = 4096;  // head and tail sizes of the partial hash
+  catalog::Catalog* catalog = nullptr; // answers hashes of unchanged files (may be null)
   bool cross_fs = false;
   CheckSharing check_sharing = CheckSharing::yes;
 };
@@ -60,6 +62,7 @@ struct FinderStats {
   uint64_t full_hashed = 0;
   uint64_t bytes_read = 0;
   uint64_t extent_checks = 0;
+  uint64_t catalog_hits = 0;   // hashes answered by the catalog without reading
   double seconds_partial = 0;
   double seconds_full = 0;
   double seconds_extents = 0;

@@ -222,6 +222,25 @@ std::string render_estimate_text(const EstimateReport& r, const EstimateRenderOp
     out += fmt::format("\n== zdb -DD, {}{} ==\n", lane_label(r, lane),
                        sampled(r) ? " (scaled from the sample)" : "");
     out += model::render_zdb_dd(lane.histogram, r.profile->zdb_format, lane.ram.zdb_objects);
+    if (options.exact == util::ExactBytes::yes && lane.histogram.total.blocks != 0) {
+      // --bytes: the same histogram with exact numbers (zdb's own lines stay as zdb prints).
+      Table exact({{"refcnt", Align::right}, {"blocks", Align::right}, {"LSIZE", Align::right},
+                   {"PSIZE", Align::right}, {"DSIZE", Align::right}, {"ref blocks", Align::right},
+                   {"ref LSIZE", Align::right}, {"ref PSIZE", Align::right},
+                   {"ref DSIZE", Align::right}});
+      auto row = [&](const std::string& label, const model::DdtStat& st) {
+        exact.add_row({label, std::to_string(st.blocks), std::to_string(st.lsize),
+                       std::to_string(st.psize), std::to_string(st.dsize),
+                       std::to_string(st.ref_blocks), std::to_string(st.ref_lsize),
+                       std::to_string(st.ref_psize), std::to_string(st.ref_dsize)});
+      };
+      for (unsigned h = 0; h < 64; ++h) {
+        if (lane.histogram.buckets[h].blocks != 0) row(std::to_string(uint64_t{1} << h), lane.histogram.buckets[h]);
+      }
+      exact.add_rule();
+      row("Total", lane.histogram.total);
+      out += "The histogram in exact numbers (bytes):\n" + exact.render();
+    }
   }
 
   for (const LaneResult& lane : e.lanes) {
