@@ -12,4 +12,4 @@ if [[ ! -d $tree ]]; then
   echo "generating a sample workspace tree in $tree ..."
   build/release/tests/wsdedup-gentree "$tree" --workspaces 24 --packages 120
 fi
-build/release/src/wsdedup usage "$tree" --workspaces 'spec-tasks/*' --top 10
+build/release/src/wsdedup estimate "$tree" --workspaces 'spec-tasks/*' --top 5

@@ -1,5 +1,6 @@
 #include "cli/common_options.hpp"
 
+#include "util/error.hpp"
 #include "util/escape.hpp"
 #include "util/progress.hpp"
 
@@ -49,10 +50,16 @@ void add_catalog_options(CLI::App& cmd, CommonOptions& options) {
 
 std::unique_ptr<catalog::Catalog> open_catalog(const CommonOptions& options) {
   if (options.no_catalog) return nullptr;
+  const std::string path =
+      options.catalog_path.empty() ? catalog::default_catalog_path() : options.catalog_path;
   std::string warning;
-  auto c = catalog::Catalog::open(
-      options.catalog_path.empty() ? catalog::default_catalog_path() : options.catalog_path,
-      &warning);
+  std::unique_ptr<catalog::Catalog> c;
+  try {
+    c = catalog::Catalog::open(path, &warning);
+  } catch (const util::Fatal& e) {
+    // The catalog only saves time: a run without it is still correct.
+    warning = std::string(e.what()) + "; running without the catalog";
+  }
   if (!warning.empty()) std::fprintf(stderr, "wsdedup: warning: %s\n", warning.c_str());
   return c;
 }

@@ -35,6 +35,10 @@ test_identical_files_recordsize_128k() {
   assert_contains "$text" "     2        3    384K    384K    384K        6    768K    768K    768K" "bucket row"
   assert_contains "$text" " Total        5    640K    640K    640K        8      1M      1M      1M" "total row (zfs_nicenum: exact multiples without decimals)"
   assert_contains "$text" "dedup = 1.60, compress = 1.00, copies = 1.00, dedup * compress / copies = 1.60" "ratio line"
+  # --bytes adds the histogram in exact numbers (5 x 131072 allocated, 8 x 131072 referenced).
+  text=$(est "$HAND" --compression off --bytes)
+  assert_contains "$text" "The histogram in exact numbers" "exact histogram"
+  assert_contains "$(grep -E '^ +Total +5 +655360 +655360 +655360 +8 +1048576' <<<"$text")" "1048576" "exact total row"
 }
 
 test_recordsize_list_in_one_pass() {
