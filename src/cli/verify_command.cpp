@@ -31,6 +31,8 @@ int run_verify(const VerifyArgs& args) {
   options.walk = make_walk_options(args.common);
   options.metadata = args.metadata ? verify::CompareMetadata::yes : verify::CompareMetadata::no;
   options.read_threads = args.common.threads;
+  const std::unique_ptr<catalog::Catalog> catalog = open_catalog(args.common);
+  options.catalog = catalog.get();
 
   verify::VerifyProgress progress;
   util::Progress ticker(
@@ -84,6 +86,7 @@ void register_verify_command(CLI::App& app, int& exit_code) {
       ->take_all()
       ->allow_extra_args(false);
   add_output_options(*cmd, args->common);
+  add_catalog_options(*cmd, args->common);
   cmd->add_flag("--metadata", args->metadata,
                 "Also compare owner, group, mode, mtime and extended attributes (ACLs included)");
   cmd->final_callback([args, &exit_code] { exit_code = run_verify(*args); });

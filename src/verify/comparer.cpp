@@ -1,5 +1,7 @@
 #include "verify/comparer.hpp"
 
+#include "content/cached_hashes.hpp"
+
 #include "content/file_hasher.hpp"
 #include "fs/inode_table.hpp"
 #include "fs/roots.hpp"
@@ -21,30 +23,6 @@ using Clock = std::chrono::steady_clock;
 double seconds_since(Clock::time_point start) {
   return std::chrono::duration<double>(Clock::now() - start).count();
 }
-
-// The hasher, plus the read outcome and errno of every job (for the error message).
-struct ReadLog {
-  std::vector<content::ReadResult> results;
-};
-
-class LoggingHasher final : public content::ContentConsumer {
-public:
-  LoggingHasher(content::DigestTable& table, ReadLog& log)
-      : m_inner(content::make_file_hasher(table)), m_log(log) {}
-  void begin(const content::FileJob& job) override { m_inner->begin(job); }
-  void data(uint64_t offset, std::span<const std::byte> bytes) override {
-    m_inner->data(offset, bytes);
-  }
-  void hole(uint64_t offset, uint64_t length) override { m_inner->hole(offset, length); }
-  void end(const content::FileJob& job, const content::ReadResult& result) override {
-    m_inner->end(job, result);
-    m_log.results.at(job.id) = result;
-  }
-
-private:
-  std::unique_ptr<content::ContentConsumer> m_inner;
-  ReadLog& m_log;
-};
 
 std::string quoted(std::string_view s) { return "\"" + util::escape_for_terminal(s) + "\""; }
 
@@ -183,24 +161,21 @@ public:
     }
     if (progress) progress->phase.store(1, std::memory_order_relaxed);
     content::DigestTable table(jobs.size());
-    ReadLog log;
-    log.results.resize(jobs.size());
+    std::vector<content::ReadResult> results;
     content::ReaderOptions ro;
     ro.threads = m_options.read_threads;
     ro.cross_fs = m_options.walk.cross_fs;
-    content::ContentReader reader(m_roots, ro);
-    // Feed in path order of SRC then DST: each tree is read in its own directory order.
-    const content::ReaderStats stats = reader.run(
-        [&](const std::function<void(content::FileJob)>& push) {
-          for (auto& job : jobs) push(std::move(job));
-        },
-        [&](unsigned) { return std::make_unique<LoggingHasher>(table, log); },
+    // SRC jobs first, then DST: each tree is read in its own directory order.
+    const content::CachedHashStats cached = content::hash_with_catalog(
+        m_roots, jobs, ro, m_options.catalog, table, &results,
         progress ? &progress->content : nullptr);
+    const content::ReaderStats& stats = cached.reader;
+    m_report.catalog_hits = cached.catalog_hits;
     m_report.files_hashed = stats.files;
     m_report.bytes_hashed = stats.bytes; // data read; holes are hashed as zeros without reading
-    std::vector<bool> reported(log.results.size(), false);
+    std::vector<bool> reported(results.size(), false);
     const auto ok = [&](uint64_t job, uint32_t root, const Node& n) {
-      const content::ReadResult& r = log.results[job];
+      const content::ReadResult& r = results[job];
       if (r.outcome == content::ReadOutcome::ok) return true;
       if (!reported[job]) {
         reported[job] = true;

@@ -4,6 +4,7 @@
 // whose sizes agree, SRC and DST together; hardlink structure is compared in both
 // directions among the paths both trees have.
 
+#include "catalog/catalog.hpp"
 #include "content/content_reader.hpp"
 #include "fs/walker.hpp"
 
@@ -20,6 +21,7 @@ struct VerifyOptions {
   fs::WalkOptions walk;
   CompareMetadata metadata = CompareMetadata::no;
   unsigned read_threads = 0; // 0: one per core
+  catalog::Catalog* catalog = nullptr; // fresh rows stand for unchanged files (may be null)
 };
 
 enum class DiffKind : uint8_t { missing, extra, different };
@@ -56,6 +58,7 @@ struct VerifyReport {
   uint64_t dst_entries = 0;
   uint64_t paired = 0;          // paths in both trees (with the roots)
   uint64_t files_hashed = 0;    // inodes read, both sides
+  uint64_t catalog_hits = 0;    // files whose hash came from the catalog, not read
   uint64_t bytes_hashed = 0;   // data bytes read (holes excluded)
   uint64_t hardlinked_paths = 0; // paired paths with more than one link on either side
   double walk_seconds = 0;

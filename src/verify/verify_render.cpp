@@ -45,6 +45,7 @@ nlohmann::ordered_json verify_to_json(const VerifyReport& report) {
                   {"dst_entries", report.dst_entries},
                   {"paired", report.paired},
                   {"files_hashed", report.files_hashed},
+                  {"catalog_hits", report.catalog_hits},
                   {"bytes_hashed", report.bytes_hashed},
                   {"hardlinked_paths", report.hardlinked_paths},
                   {"differences", report.differences.size()},

@@ -78,10 +78,31 @@ test_no_catalog_reads_everything() {
   [[ $(json .stats.bytes_read <<<"$out") -gt 0 ]] || fail "--no-catalog read nothing"
 }
 
+test_verify_uses_fresh_rows_and_still_catches_a_same_size_rewrite() {
+  local copy=$TESTDIR/copy
+  cp -a "$TREE" "$copy"
+  sleep 2.2
+  "$WSDEDUP" verify "$TREE" "$copy" --catalog "$CAT" --json >/dev/null
+  local out
+  out=$("$WSDEDUP" verify "$TREE" "$copy" --catalog "$CAT" --json)
+  assert_eq 0 "$(json .total.bytes_hashed <<<"$out")" "unchanged trees: nothing read"
+  [[ $(json .total.catalog_hits <<<"$out") -gt 0 ]] || fail "no catalog hits"
+  # Same size, different bytes, mtime restored: the catalog must not hide it.
+  local f=$copy/spec-tasks/task-001/src/m1.ts size mtime
+  size=$(stat -c %s "$f"); mtime=$(stat -c %y "$f")
+  head -c "$size" /dev/urandom >"$f"; touch -d "$mtime" "$f"
+  local rc=0
+  out=$("$WSDEDUP" verify "$TREE" "$copy" --catalog "$CAT" --json) || rc=$?
+  assert_eq 1 "$rc" "difference found"
+  assert_contains "$(json '.differences[].path' <<<"$out")" "spec-tasks/task-001/src/m1.ts" "the rewritten file"
+  rm -rf "$copy"
+}
+
 run_test test_rerun_reads_nothing
 run_test test_rewrite_keeping_size_and_mtime_is_reread
 run_test test_copy_with_cp_a_is_a_new_inode
 run_test test_corrupt_catalog_is_rebuilt
 run_test test_prune_drops_rows_of_deleted_files
 run_test test_no_catalog_reads_everything
+run_test test_verify_uses_fresh_rows_and_still_catches_a_same_size_rewrite
 finish
