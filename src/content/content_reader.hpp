@@ -11,6 +11,7 @@
 // did not grow. Every file gets begin(), then data()/hole() covering [0, size) in order (or
 // the head and tail ranges for a partial read), then end() with the outcome.
 
+#include "fs/file_stat.hpp"
 #include "fs/roots.hpp"
 
 #include <atomic>
@@ -39,6 +40,12 @@ struct FileJob {
   int64_t mtime_ns = 0; // 0: not checked
   int64_t ctime_ns = 0;
   ReadScope scope = ReadScope::whole;
+
+  /// The job for a file the walk saw: its identity is what the reader will insist on.
+  static FileJob of(uint64_t id, uint32_t root, std::string rel_path, const fs::FileStat& st,
+                    ReadScope scope = ReadScope::whole) {
+    return {id, root, std::move(rel_path), st.dev, st.ino, st.size, st.mtime_ns, st.ctime_ns, scope};
+  }
 };
 
 enum class ReadOutcome : uint8_t {

@@ -40,17 +40,7 @@ HashPass hash_files(const fs::RootSet& roots, const scan::FileList& list,
   jobs.reserve(which.size());
   for (size_t k = 0; k < which.size(); ++k) {
     const scan::FileEntry& f = list.files[which[k]];
-    content::FileJob job;
-    job.id = k;
-    job.root = f.root;
-    job.rel_path = f.rel_path;
-    job.dev = f.st.dev;
-    job.ino = f.st.ino;
-    job.size = f.st.size;
-    job.mtime_ns = f.st.mtime_ns;
-    job.ctime_ns = f.st.ctime_ns;
-    job.scope = scope_of(f.st.size);
-    jobs.push_back(std::move(job));
+    jobs.push_back(content::FileJob::of(k, f.root, f.rel_path, f.st, scope_of(f.st.size)));
   }
   std::vector<content::ReadResult> results;
   const content::CachedHashStats cached = content::hash_with_catalog(

@@ -222,16 +222,7 @@ EstimateResult run_estimate(const fs::RootSet& roots, const scan::FileList& file
       [&](const std::function<void(content::FileJob)>& push) {
         for (size_t i = 0; i < files.files.size(); ++i) {
           const scan::FileEntry& f = files.files[i];
-          content::FileJob job;
-          job.id = i;
-          job.root = f.root;
-          job.rel_path = f.rel_path;
-          job.dev = f.st.dev;
-          job.ino = f.st.ino;
-          job.size = f.st.size;
-          job.mtime_ns = f.st.mtime_ns;
-          job.ctime_ns = f.st.ctime_ns;
-          push(std::move(job));
+          push(content::FileJob::of(i, f.root, f.rel_path, f.st));
         }
       },
       [&](unsigned /*thread*/) -> std::unique_ptr<content::ContentConsumer> {

@@ -1,5 +1,6 @@
 #include "fs/tree_remove.hpp"
 
+#include "fs/dir_entries.hpp"
 #include "fs/file_stat.hpp"
 #include "fs/safe_open.hpp"
 #include "util/fd.hpp"
@@ -18,14 +19,6 @@ namespace {
 
 constexpr size_t k_max_held_fds = 256;
 constexpr int k_max_retries = 8;
-
-struct LinuxDirent64 {
-  ino64_t d_ino;
-  off64_t d_off;
-  unsigned short d_reclen;
-  unsigned char d_type;
-  char d_name[1];
-};
 
 // One directory being emptied.
 struct Frame {
@@ -187,21 +180,10 @@ private:
       error(f.rel, "lseek", errno);
       return;
     }
-    while (true) {
-      const long n = ::syscall(SYS_getdents64, f.fd.get(), buffer.data(), buffer.size());
-      if (n < 0) {
-        error(f.rel, "getdents", errno);
-        break;
-      }
-      if (n == 0) break;
-      for (long pos = 0; pos < n;) {
-        const auto* d = reinterpret_cast<const LinuxDirent64*>(buffer.data() + pos);
-        pos += d->d_reclen;
-        const char* nm = d->d_name;
-        if (nm[0] == '.' && (nm[1] == '\0' || (nm[1] == '.' && nm[2] == '\0'))) continue;
-        names.emplace_back(nm);
-      }
-    }
+    if (const int err = for_each_dir_entry(f.fd.get(), buffer,
+                                           [&](const char* name) { names.emplace_back(name); });
+        err != 0)
+      error(f.rel, "getdents", err);
     for (const std::string& name : names) {
       FileStat st;
       const std::string rel = f.rel + "/" + name;

@@ -1,5 +1,6 @@
 #include "fs/walker.hpp"
 
+#include "fs/dir_entries.hpp"
 #include "fs/safe_open.hpp"
 #include "util/pause_point.hpp"
 
@@ -40,14 +41,6 @@ struct DirTask {
   uint64_t ino = 0;
   DirTag tag = 0;
   FileStat st;
-};
-
-struct LinuxDirent64 {
-  ino64_t d_ino;
-  off64_t d_off;
-  unsigned short d_reclen;
-  unsigned char d_type;
-  char d_name[1];
 };
 
 constexpr size_t k_getdents_buffer = 64 * 1024;
@@ -202,22 +195,12 @@ private:
     // List every name first (the visitor may look at them all, e.g. to spot a bare repo).
     std::string arena;
     std::vector<uint32_t> offsets;
-    while (true) {
-      const long n = ::syscall(SYS_getdents64, fd.get(), buffer.data(), buffer.size());
-      if (n < 0) {
-        report(thread, task.root, task.rel_path, "getdents", errno);
-        break;
-      }
-      if (n == 0) break;
-      for (long pos = 0; pos < n;) {
-        const auto* d = reinterpret_cast<const LinuxDirent64*>(buffer.data() + pos);
-        pos += d->d_reclen;
-        const char* nm = d->d_name;
-        if (nm[0] == '.' && (nm[1] == '\0' || (nm[1] == '.' && nm[2] == '\0'))) continue;
-        offsets.push_back(static_cast<uint32_t>(arena.size()));
-        arena.append(nm, std::strlen(nm) + 1);
-      }
-    }
+    if (const int err = for_each_dir_entry(fd.get(), buffer, [&](const char* name) {
+          offsets.push_back(static_cast<uint32_t>(arena.size()));
+          arena.append(name, std::strlen(name) + 1);
+        });
+        err != 0)
+      report(thread, task.root, task.rel_path, "getdents", err);
     std::vector<std::string_view> names;
     names.reserve(offsets.size());
     for (const uint32_t off : offsets) names.emplace_back(arena.data() + off);

@@ -137,18 +137,7 @@ public:
     std::unordered_map<fs::InodeKey, uint64_t, fs::InodeKeyHash> job_of_src, job_of_dst;
     const auto job_for = [&](const Node& n, uint32_t root, auto& index) {
       auto [it, inserted] = index.try_emplace(fs::InodeKey{n.st.dev, n.st.ino}, jobs.size());
-      if (inserted) {
-        content::FileJob job;
-        job.id = jobs.size();
-        job.root = root;
-        job.rel_path = n.rel_path;
-        job.dev = n.st.dev;
-        job.ino = n.st.ino;
-        job.size = n.st.size;
-        job.mtime_ns = n.st.mtime_ns;
-        job.ctime_ns = n.st.ctime_ns;
-        jobs.push_back(std::move(job));
-      }
+      if (inserted) jobs.push_back(content::FileJob::of(jobs.size(), root, n.rel_path, n.st));
       return it->second;
     };
     const auto dst_root = static_cast<uint32_t>(m_roots.size() - 1);
