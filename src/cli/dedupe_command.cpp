@@ -4,7 +4,7 @@
 #include "cli/commands.hpp"
 #include "cli/common_options.hpp"
 #include "dedupe/executor.hpp"
-#include "dedupe/run_guard.hpp"
+#include "fs/run_guard.hpp"
 #include "dedupe/temp_names.hpp"
 #include "dedupe/undo.hpp"
 #include "dupes/duplicate_finder.hpp"
@@ -51,7 +51,7 @@ dedupe::Mode parse_mode(const std::string& s) {
 }
 
 std::string audit_path(const DedupeArgs& args) {
-  return args.audit_log.empty() ? dedupe::default_log_dir() + "/audit.jsonl" : args.audit_log;
+  return args.audit_log.empty() ? util::default_log_dir() + "/audit.jsonl" : args.audit_log;
 }
 
 nlohmann::ordered_json skipped_json(const std::vector<dedupe::Skip>& skipped) {
@@ -75,10 +75,10 @@ std::string skipped_text(const std::vector<dedupe::Skip>& skipped) {
 }
 
 int run_undo(const DedupeArgs& args) {
-  if (!args.no_idle) dedupe::lower_priority();
+  if (!args.no_idle) fs::lower_priority();
   const dedupe::DryRun dry = args.dry_run ? dedupe::DryRun::yes : dedupe::DryRun::no;
-  dedupe::JsonLinesLog audit;
-  if (!args.dry_run) audit = dedupe::JsonLinesLog(audit_path(args));
+  util::JsonLinesLog audit;
+  if (!args.dry_run) audit = util::JsonLinesLog(audit_path(args));
   const dedupe::UndoReport r = dedupe::undo_hardlinks(args.undo, audit, dry, args.common.cross_fs);
   if (args.common.json) {
     nlohmann::ordered_json doc;
@@ -111,18 +111,18 @@ int run_dedupe(const DedupeArgs& args) {
   if (eo.mode == dedupe::Mode::hardlink && eo.immutable.empty())
     throw util::Fatal("--mode hardlink needs --immutable GLOB: hardlinked files share every future "
                       "write, so only paths nothing writes to may be linked (there is no default)");
-  if (!args.no_idle) dedupe::lower_priority();
+  if (!args.no_idle) fs::lower_priority();
   const fs::RootSet roots(args.common.roots);
-  dedupe::JsonLinesLog audit;
+  util::JsonLinesLog audit;
   if (!args.dry_run) {
-    dedupe::lock_roots(roots);
-    audit = dedupe::JsonLinesLog(audit_path(args));
+    fs::lock_roots(roots);
+    audit = util::JsonLinesLog(audit_path(args));
     eo.journal_path = args.journal;
     if (eo.journal_path.empty()) {
       char stamp[32];
       const std::time_t now = std::time(nullptr);
       std::strftime(stamp, sizeof stamp, "%Y%m%dT%H%M%S", std::localtime(&now));
-      eo.journal_path = fmt::format("{}/hardlinks-{}-{}.jsonl", dedupe::default_log_dir(), stamp, ::getpid());
+      eo.journal_path = fmt::format("{}/hardlinks-{}-{}.jsonl", util::default_log_dir(), stamp, ::getpid());
     }
   }
   eo.audit = &audit;

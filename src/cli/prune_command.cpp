@@ -1,6 +1,7 @@
 // `wsdedup prune ROOT`: retention of workspaces by status, age and count; reports what
 // deleting them really frees; deletes only with --apply (DESIGN.md invariants 5, 7, 8).
 
+#include "fs/run_guard.hpp"
 #include "cli/commands.hpp"
 #include "cli/common_options.hpp"
 #include "fs/in_use.hpp"
@@ -63,13 +64,12 @@ prune::Policy make_policy(const PruneArgs& args) {
 int run_prune(const PruneArgs& args) {
   const prune::Policy policy = make_policy(args); // a bad status file stops here: nothing done
   const fs::RootSet roots({args.root});
-  util::Fd lock;
   std::unique_ptr<prune::AuditLog> audit;
   if (args.apply) {
-    lock = prune::lock_root(roots[0]);
+    fs::lock_roots(roots); // held until `roots` closes: one destructive run per tree
     audit = std::make_unique<prune::AuditLog>(args.audit_log.empty() ? prune::AuditLog::default_path()
                                                                       : args.audit_log);
-    prune::lower_priority();
+    fs::lower_priority();
   }
   fs::WalkOptions walk = make_walk_options(args.common);
   walk.cross_fs = false;

@@ -248,7 +248,7 @@ private:
     const std::string path = display(t);
     m_options.audit->append({{"action", "dedupe_range"}, {"phase", "intent"}, {"path", report::path_to_json(path)},
                              {"bytes", f.st.size}},
-                            Durability::buffered);
+                            util::Durability::buffered);
     const fs::DedupeResult r = fs::dedupe_range(keeper_fd, tfd->get(), f.st.size);
     nlohmann::ordered_json done = {{"action", "dedupe_range"}, {"path", report::path_to_json(path)},
                                    {"bytes_deduped", r.bytes_deduped}};
@@ -268,16 +268,16 @@ private:
       skip(t, reason_for_errno("FIDEDUPERANGE", r.err, tfd->get()));
       break;
     }
-    m_options.audit->append(std::move(done), Durability::buffered);
+    m_options.audit->append(std::move(done), util::Durability::buffered);
   }
 
   void replace_one(int keeper_fd, uint32_t keeper, uint32_t t, Mode mode) {
     const scan::FileEntry& f = file(t);
     ReplaceTarget target{f.root, f.rel_path, f.st};
-    JsonLinesLog* journal = nullptr;
+    util::JsonLinesLog* journal = nullptr;
     nlohmann::ordered_json line;
     if (mode == Mode::hardlink) {
-      if (!m_journal.is_open()) m_journal = JsonLinesLog(m_options.journal_path);
+      if (!m_journal.is_open()) m_journal = util::JsonLinesLog(m_options.journal_path);
       journal = &m_journal;
       line = {{"action", "hardlink"},
               {"root", report::path_to_json(root_path(f.root))},
@@ -308,7 +308,7 @@ private:
   const scan::FileList& m_list;
   const ExecutorOptions& m_options;
   std::map<uint64_t, FsPlan> m_plans;
-  JsonLinesLog m_journal;
+  util::JsonLinesLog m_journal;
   ExecutionReport m_report;
 };
 

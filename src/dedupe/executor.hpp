@@ -8,7 +8,7 @@
 //   paths, invariants 3 and 4, each link journaled for --undo. Every destructive step is in
 //   the audit log before it happens and confirmed after.
 
-#include "dedupe/json_log.hpp"
+#include "util/json_lines_log.hpp"
 #include "dupes/duplicate_finder.hpp"
 #include "util/glob.hpp"
 
@@ -30,7 +30,7 @@ struct ExecutorOptions {
   std::vector<util::Glob> immutable; // hardlink mode: only paths under these
   std::vector<util::Glob> only;      // act only on paths under these
   bool cross_fs = false;
-  JsonLinesLog* audit = nullptr;     // required unless dry-run
+  util::JsonLinesLog* audit = nullptr;     // required unless dry-run
   std::string journal_path;          // hardlink journal (opened on the first link)
 };
 

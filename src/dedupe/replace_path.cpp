@@ -67,7 +67,7 @@ std::string reason_for_errno(const char* op, int err, int fd) {
 
 ReplaceOutcome replace_path(const fs::RootSet& roots, const ReplaceTarget& target,
                             ReplaceKind kind, int keeper_fd, const fs::FileStat& keeper_st,
-                            JsonLinesLog& audit, JsonLinesLog* journal,
+                            util::JsonLinesLog& audit, util::JsonLinesLog* journal,
                             const nlohmann::ordered_json& journal_line, bool cross_fs) {
   const std::string& rel = target.rel_path;
   const std::string display = roots.display_path(target.root, rel);
@@ -116,7 +116,7 @@ ReplaceOutcome replace_path(const fs::RootSet& roots, const ReplaceTarget& targe
   if (kind == ReplaceKind::hardlink && journal) {
     nlohmann::ordered_json line = journal_line;
     line["path"] = report::path_to_json(rel);
-    journal->append(std::move(line), Durability::synced);
+    journal->append(std::move(line), util::Durability::synced);
   }
   util::pause_point("dedupe.before_link", rel);
   const std::string temp = make_temp_name();
@@ -124,14 +124,14 @@ ReplaceOutcome replace_path(const fs::RootSet& roots, const ReplaceTarget& targe
   const char* action = kind == ReplaceKind::hardlink ? "link" : kind == ReplaceKind::clone ? "clone" : "copy";
   audit.append({{"action", action}, {"phase", "intent"}, {"temp", report::path_to_json(temp_display)},
                 {"target", report::path_to_json(display)}},
-               Durability::synced);
+               util::Durability::synced);
   if (const int err = link_fd(source_fd, dirfd, temp); err != 0) {
     audit.append({{"action", action}, {"phase", "failed"}, {"target", report::path_to_json(display)},
                   {"error", util::errno_text(err)}},
-                 Durability::buffered);
+                 util::Durability::buffered);
     return {false, reason_for_errno("linkat", err, tfd)};
   }
-  audit.append({{"action", action}, {"phase", "done"}, {"temp", report::path_to_json(temp_display)}}, Durability::buffered);
+  audit.append({{"action", action}, {"phase", "done"}, {"temp", report::path_to_json(temp_display)}}, util::Durability::buffered);
   util::pause_point("dedupe.before_rename", rel);
 
   // Re-check just before the rename: the name still holds the inode we verified, unchanged,
@@ -143,23 +143,23 @@ ReplaceOutcome replace_path(const fs::RootSet& roots, const ReplaceTarget& targe
                   fs::stat_fd(source_fd, now_source) == 0 && now_temp.ino == now_source.ino;
   const bool leased = fs::write_lease_held(tfd);
   if (!ok || !leased) {
-    audit.append({{"action", "remove_temp"}, {"phase", "intent"}, {"path", report::path_to_json(temp_display)}}, Durability::synced);
+    audit.append({{"action", "remove_temp"}, {"phase", "intent"}, {"path", report::path_to_json(temp_display)}}, util::Durability::synced);
     ::unlinkat(dirfd, temp.c_str(), 0);
-    audit.append({{"action", "remove_temp"}, {"phase", "done"}, {"path", report::path_to_json(temp_display)}}, Durability::buffered);
+    audit.append({{"action", "remove_temp"}, {"phase", "done"}, {"path", report::path_to_json(temp_display)}}, util::Durability::buffered);
     return {false, leased ? "changed just before the rename" : "opened by another process during the operation"};
   }
   audit.append({{"action", "rename"}, {"phase", "intent"}, {"from", report::path_to_json(temp_display)},
                 {"to", report::path_to_json(display)}},
-               Durability::synced);
+               util::Durability::synced);
   if (::renameat(dirfd, temp.c_str(), dirfd, name.c_str()) != 0) {
     const int err = errno;
     ::unlinkat(dirfd, temp.c_str(), 0);
     audit.append({{"action", "rename"}, {"phase", "failed"}, {"to", report::path_to_json(display)},
                   {"error", util::errno_text(err)}},
-                 Durability::buffered);
+                 util::Durability::buffered);
     return {false, reason_for_errno("renameat", err, tfd)};
   }
-  audit.append({{"action", "rename"}, {"phase", "done"}, {"to", report::path_to_json(display)}}, Durability::buffered);
+  audit.append({{"action", "rename"}, {"phase", "done"}, {"to", report::path_to_json(display)}}, util::Durability::buffered);
   return {true, ""};
 }
 

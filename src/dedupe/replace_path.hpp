@@ -4,7 +4,7 @@
 // held under a write lease from verification to the rename, its identity is re-checked just
 // before an atomic renameat in the same directory fd, and each step is audit-logged.
 
-#include "dedupe/json_log.hpp"
+#include "util/json_lines_log.hpp"
 #include "fs/roots.hpp"
 
 #include <string>
@@ -34,7 +34,7 @@ struct ReplaceOutcome {
 /// mode `journal` gets a synced line before the link. `pause_tag` names the pause points.
 ReplaceOutcome replace_path(const fs::RootSet& roots, const ReplaceTarget& target,
                             ReplaceKind kind, int keeper_fd, const fs::FileStat& keeper_st,
-                            JsonLinesLog& audit, JsonLinesLog* journal,
+                            util::JsonLinesLog& audit, util::JsonLinesLog* journal,
                             const nlohmann::ordered_json& journal_line, bool cross_fs);
 
 /// Human reason for an errno from a sharing step ("immutable attribute", "no space left", ...).

@@ -42,7 +42,7 @@ std::string_view dir_name(std::string_view rel_path) {
 }
 
 TempCleanup remove_leftover_temps(const fs::RootSet& roots, const scan::FileList& list,
-                                  JsonLinesLog& audit, bool cross_fs) {
+                                  util::JsonLinesLog& audit, bool cross_fs) {
   TempCleanup out;
   std::set<std::pair<uint32_t, std::string>> names;
   for (const auto& f : list.files)
@@ -60,15 +60,15 @@ TempCleanup remove_leftover_temps(const fs::RootSet& roots, const scan::FileList
     const std::string name(base_name(rel));
     fs::FileStat st;
     if (fs::stat_at(dir->get(), name.c_str(), st) != 0 || !st.is_regular()) continue;
-    audit.append({{"action", "remove_temp"}, {"phase", "intent"}, {"path", report::path_to_json(display)}}, Durability::synced);
+    audit.append({{"action", "remove_temp"}, {"phase", "intent"}, {"path", report::path_to_json(display)}}, util::Durability::synced);
     if (::unlinkat(dir->get(), name.c_str(), 0) != 0) {
       const int err = errno;
       audit.append({{"action", "remove_temp"}, {"phase", "failed"}, {"path", report::path_to_json(display)}, {"error", util::errno_text(err)}},
-                   Durability::buffered);
+                   util::Durability::buffered);
       out.errors.emplace_back(display, util::describe_error("unlink", display, err));
       continue;
     }
-    audit.append({{"action", "remove_temp"}, {"phase", "done"}, {"path", report::path_to_json(display)}}, Durability::buffered);
+    audit.append({{"action", "remove_temp"}, {"phase", "done"}, {"path", report::path_to_json(display)}}, util::Durability::buffered);
     out.removed++;
   }
   return out;

@@ -4,7 +4,7 @@
 // instant before the atomic renameat over it, so a kill leaves at most that recognisable
 // name, which the next run removes.
 
-#include "dedupe/json_log.hpp"
+#include "util/json_lines_log.hpp"
 #include "fs/roots.hpp"
 #include "scan/file_list.hpp"
 
@@ -33,6 +33,6 @@ struct TempCleanup {
 
 /// Unlinks every temp name the scan found (regular files only, fd-relative), logging each.
 TempCleanup remove_leftover_temps(const fs::RootSet& roots, const scan::FileList& list,
-                                  JsonLinesLog& audit, bool cross_fs);
+                                  util::JsonLinesLog& audit, bool cross_fs);
 
 } // namespace wsd::dedupe

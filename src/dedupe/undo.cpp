@@ -1,7 +1,7 @@
 #include "dedupe/undo.hpp"
 
 #include "dedupe/replace_path.hpp"
-#include "dedupe/run_guard.hpp"
+#include "fs/run_guard.hpp"
 #include "fs/safe_open.hpp"
 #include "report/json_path.hpp"
 
@@ -10,10 +10,10 @@
 
 namespace wsd::dedupe {
 
-UndoReport undo_hardlinks(const std::string& journal_path, JsonLinesLog& audit, DryRun dry_run,
+UndoReport undo_hardlinks(const std::string& journal_path, util::JsonLinesLog& audit, DryRun dry_run,
                           bool cross_fs) {
   UndoReport out;
-  const auto lines = read_json_lines(journal_path);
+  const auto lines = util::read_json_lines(journal_path);
   std::map<std::string, std::unique_ptr<fs::RootSet>> roots;
   for (const auto& line : lines) {
     if (line.value("action", "") != "hardlink") continue;
@@ -28,7 +28,7 @@ UndoReport undo_hardlinks(const std::string& journal_path, JsonLinesLog& audit, 
     auto& set = roots[root];
     if (!set) {
       set = std::make_unique<fs::RootSet>(std::vector<std::string>{root});
-      if (dry_run == DryRun::no) lock_roots(*set);
+      if (dry_run == DryRun::no) fs::lock_roots(*set);
     }
     const std::string display = set->display_path(0, rel);
     auto fd = fs::open_beneath((*set)[0].fd.get(), rel, false, cross_fs);

@@ -1,7 +1,9 @@
 #pragma once
-// The audit log of destructive actions (DESIGN.md invariant 8): JSON lines appended to a
-// file, one before each step ("phase":"before") and one after ("after" or "failed"), each
-// flushed to disk before the step runs.
+// prune's view of the shared audit log (util::JsonLinesLog, the same file dedupe writes):
+// one line before each step ("phase":"before") and one after ("after" or "failed"), each
+// on disk before the step runs.
+
+#include "util/json_lines_log.hpp"
 
 #include <nlohmann/json.hpp>
 
@@ -15,9 +17,8 @@ public:
   explicit AuditLog(std::string path);
   AuditLog(const AuditLog&) = delete;
   AuditLog& operator=(const AuditLog&) = delete;
-  ~AuditLog();
 
-  /// Appends one line: `fields` plus time, pid, command; fdatasync before returning.
+  /// Appends one line: time, pid, "command":"prune", then `fields`; on disk before returning.
   void write(nlohmann::ordered_json fields);
   const std::string& path() const { return m_path; }
 
@@ -27,7 +28,7 @@ public:
 
 private:
   std::string m_path;
-  int m_fd = -1;
+  util::JsonLinesLog m_log;
 };
 
 } // namespace wsd::prune

@@ -38,33 +38,6 @@ std::string trash_entry_name(const std::string& ws_name, uint64_t counter) {
 
 } // namespace
 
-util::Fd lock_root(const fs::Root& root) {
-  const int fd = ::fcntl(root.fd.get(), F_DUPFD_CLOEXEC, 0);
-  if (fd < 0) throw util::Fatal("lock: {}", util::describe_error("dup", root.display, errno));
-  // A new open file description, so that a second run in this process would conflict too.
-  auto self = fs::open_child(fd, ".", true);
-  ::close(fd);
-  if (!self) throw util::Fatal("lock: {}", util::describe_error("open", root.display, self.error()));
-  if (::flock(self->get(), LOCK_EX | LOCK_NB) != 0) {
-    if (errno == EWOULDBLOCK)
-      throw util::Fatal("another wsdedup run holds the lock on \"{}\"; try again when it is done",
-                        util::escape_for_terminal(root.display));
-    throw util::Fatal("lock: {}", util::describe_error("flock", root.display, errno));
-  }
-  return std::move(*self);
-}
-
-void lower_priority() {
-  constexpr int k_ioprio_who_process = 1;
-  constexpr int k_ioprio_class_idle = 3;
-  constexpr int k_ioprio_class_shift = 13;
-  ::syscall(SYS_ioprio_set, k_ioprio_who_process, 0, k_ioprio_class_idle << k_ioprio_class_shift);
-  errno = 0;
-  if (::nice(10) == -1 && errno != 0) {
-    // best effort
-  }
-}
-
 PruneExecutor::PruneExecutor(const fs::RootSet& roots, AuditLog& audit)
     : m_roots(roots), m_audit(audit) {
   const int root_fd = roots[0].fd.get();

@@ -29,12 +29,6 @@ struct DeleteOutcome {
   std::vector<std::string> errors;
 };
 
-/// Takes the per-root lock (flock on the root directory); throws Fatal when another run holds it.
-util::Fd lock_root(const fs::Root& root);
-
-/// Idle I/O priority and nice 10 for this process (best effort).
-void lower_priority();
-
 class PruneExecutor {
 public:
   /// Opens or creates the trash folder; throws Fatal if it is not a directory owned by us

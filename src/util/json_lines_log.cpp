@@ -1,4 +1,4 @@
-#include "dedupe/json_log.hpp"
+#include "util/json_lines_log.hpp"
 
 #include "util/error.hpp"
 
@@ -10,7 +10,7 @@
 #include <fstream>
 #include <unistd.h>
 
-namespace wsd::dedupe {
+namespace wsd::util {
 
 JsonLinesLog::JsonLinesLog(const std::string& path) : m_path(path) {
   std::error_code ec;
@@ -66,4 +66,4 @@ std::string default_log_dir() {
   return "/tmp/wsdedup";
 }
 
-} // namespace wsd::dedupe
+} // namespace wsd::util

@@ -9,7 +9,7 @@
 #include <string>
 #include <vector>
 
-namespace wsd::dedupe {
+namespace wsd::util {
 
 /// Whether an appended line must reach the disk before we go on.
 enum class Durability : uint8_t { buffered, synced };
@@ -37,4 +37,4 @@ std::vector<nlohmann::ordered_json> read_json_lines(const std::string& path);
 /// Where logs go by default: /var/log/wsdedup for root, else $XDG_STATE_HOME/wsdedup.
 std::string default_log_dir();
 
-} // namespace wsd::dedupe
+} // namespace wsd::util

@@ -1,6 +1,7 @@
-#include "dedupe/run_guard.hpp"
+#include "fs/run_guard.hpp"
 
 #include "util/error.hpp"
+#include "util/escape.hpp"
 
 #include <cerrno>
 #include <sys/file.h>
@@ -8,14 +9,14 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-namespace wsd::dedupe {
+namespace wsd::fs {
 
 void lock_roots(const fs::RootSet& roots) {
   for (const auto& root : roots.roots()) {
     if (::flock(root.fd.get(), LOCK_EX | LOCK_NB) != 0) {
       if (errno == EWOULDBLOCK)
         throw util::Fatal("another wsdedup run holds the lock on \"{}\"; try again when it is done",
-                          root.display);
+                          util::escape_for_terminal(root.display));
       throw util::Fatal(util::describe_error("flock", root.display, errno));
     }
   }
@@ -29,4 +30,4 @@ void lower_priority() {
   ::setpriority(PRIO_PROCESS, 0, 10);
 }
 
-} // namespace wsd::dedupe
+} // namespace wsd::fs
