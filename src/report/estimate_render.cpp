@@ -175,8 +175,8 @@ std::vector<std::string> estimate_notes(const EstimateReport& r) {
                   "96 bits of XXH3-128 (collision odds ~n^2/2^97).");
   notes.push_back(fmt::format("profile {} covers {}.", r.profile->name, r.profile->releases));
   if (r.profile->name == "openzfs-2.3.3") {
-    notes.push_back("the zero-block and embedded-block rules of this profile arrived in 2.3.3, "
-                    "2.3.4 or 2.3.5 (docs/zfs-model.md); use --zfs openzfs-2.3.0 for older 2.3.");
+    notes.push_back("the zero-block and embedded-block rules of this profile arrived in 2.3.3 "
+                    "(docs/zfs-model.md); use --zfs openzfs-2.3.0 for 2.3.0-2.3.2.");
   }
   notes.push_back("DDT RAM is an estimate (a simulated ZAP; zdb's \"in core\" figure is one too); "
                   "320 B/entry is the conservative planning figure.");
