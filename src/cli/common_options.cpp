@@ -3,6 +3,7 @@
 #include "util/error.hpp"
 #include "util/escape.hpp"
 #include "util/progress.hpp"
+#include "util/units.hpp"
 
 #include <fmt/format.h>
 
@@ -68,7 +69,20 @@ bool show_progress(const CommonOptions& options) {
   return !options.quiet && util::Progress::stderr_is_terminal();
 }
 
-void print_errors(const std::vector<std::tuple<std::string, std::string, std::string>>& errors) {
+ErrorLines scan_error_lines(const scan::UsageReport& usage) {
+  ErrorLines lines;
+  for (const auto& e : usage.errors) lines.emplace_back(e.path, e.op, e.message);
+  return lines;
+}
+
+std::string walk_read_progress_line(std::string_view command, const fs::WalkProgress& walk,
+                                    const content::ReaderProgress& read) {
+  return fmt::format("{}: {} entries walked, {} files / {} read", command,
+                     util::format_count(walk.entries.load()), util::format_count(read.files.load()),
+                     util::format_bytes(read.bytes.load()));
+}
+
+void print_errors(const ErrorLines& errors) {
   for (const auto& [path, op, text] : errors)
     std::fprintf(stderr, "wsdedup: %s(\"%s\"): %s\n", op.c_str(),
                  util::escape_for_terminal(path).c_str(), text.c_str());

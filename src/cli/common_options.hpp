@@ -2,12 +2,16 @@
 // Options every command shares (DESIGN.md section 2), declared once.
 
 #include "catalog/catalog.hpp"
+#include "content/content_reader.hpp"
 #include "fs/walker.hpp"
+#include "scan/usage_report.hpp"
 
 #include <CLI/CLI.hpp>
 
 #include <memory>
 #include <string>
+#include <string_view>
+#include <tuple>
 #include <vector>
 
 namespace wsd::cli {
@@ -43,8 +47,18 @@ std::unique_ptr<catalog::Catalog> open_catalog(const CommonOptions& options);
 /// Whether progress goes to stderr (a terminal, and not --quiet).
 bool show_progress(const CommonOptions& options);
 
+/// Per-path errors as (display path, op, text), in the order they are printed.
+using ErrorLines = std::vector<std::tuple<std::string, std::string, std::string>>;
+
+/// The walk's per-path errors, to which a command appends its own.
+ErrorLines scan_error_lines(const scan::UsageReport& usage);
+
 /// Prints per-path errors to stderr as `wsdedup: op("path"): text`.
-void print_errors(const std::vector<std::tuple<std::string, std::string, std::string>>& errors);
+void print_errors(const ErrorLines& errors);
+
+/// The progress line of a command that walks then reads: "dupes: N entries walked, ...".
+std::string walk_read_progress_line(std::string_view command, const fs::WalkProgress& walk,
+                                    const content::ReaderProgress& read);
 
 /// Peak resident memory of this process in bytes.
 uint64_t peak_rss_bytes();

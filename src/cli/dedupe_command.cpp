@@ -134,12 +134,7 @@ int run_dedupe(const DedupeArgs& args) {
   fs::WalkProgress walk_progress;
   dupes::FinderProgress read_progress;
   util::Progress ticker(
-      [&](double) {
-        return fmt::format("dedupe: {} entries walked, {} files / {} read",
-                           util::format_count(walk_progress.entries.load()),
-                           util::format_count(read_progress.files.load()),
-                           util::format_bytes(read_progress.bytes.load()));
-      },
+      [&](double) { return walk_read_progress_line("dedupe", walk_progress, read_progress); },
       show_progress(args.common));
   scan::ScanResult scanned = scan::scan_tree(roots, options, &walk_progress);
   dedupe::TempCleanup cleanup;
@@ -161,8 +156,7 @@ int run_dedupe(const DedupeArgs& args) {
   const dedupe::ExecutionReport r = dedupe::execute_dedupe(roots, scanned.files, found, eo);
   ticker.stop();
 
-  std::vector<std::tuple<std::string, std::string, std::string>> errors;
-  for (const auto& e : scanned.usage.errors) errors.emplace_back(e.path, e.op, e.message);
+  ErrorLines errors = scan_error_lines(scanned.usage);
   for (const auto& p : found.problems) {
     const scan::FileEntry& f = scanned.files.files[p.file];
     errors.emplace_back(roots.display_path(f.root, f.rel_path), p.op,

@@ -40,12 +40,7 @@ int run_dupes(const DupesArgs& args) {
   fs::WalkProgress walk_progress;
   dupes::FinderProgress read_progress;
   util::Progress ticker(
-      [&](double) {
-        return fmt::format("dupes: {} entries walked, {} files / {} read",
-                           util::format_count(walk_progress.entries.load()),
-                           util::format_count(read_progress.files.load()),
-                           util::format_bytes(read_progress.bytes.load()));
-      },
+      [&](double) { return walk_read_progress_line("dupes", walk_progress, read_progress); },
       show_progress(args.common));
   const scan::ScanResult scanned = scan::scan_tree(roots, options, &walk_progress);
   const double walk_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
@@ -60,8 +55,7 @@ int run_dupes(const DupesArgs& args) {
   if (!args.no_dirs) dirs = dupes::find_identical_dirs(roots, scanned.files, found, args.common.cross_fs);
   ticker.stop();
 
-  std::vector<std::tuple<std::string, std::string, std::string>> errors;
-  for (const auto& e : scanned.usage.errors) errors.emplace_back(e.path, e.op, e.message);
+  ErrorLines errors = scan_error_lines(scanned.usage);
   for (const auto& p : found.problems) {
     const scan::FileEntry& f = scanned.files.files[p.file];
     errors.emplace_back(roots.display_path(f.root, f.rel_path), p.op,

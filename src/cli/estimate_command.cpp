@@ -153,8 +153,7 @@ int run_estimate_command(const EstimateArgs& args) {
       estimate::run_estimate(roots, scan.files, options, &read_progress);
   ticker.stop();
 
-  std::vector<std::tuple<std::string, std::string, std::string>> errors;
-  for (const auto& e : scan.usage.errors) errors.emplace_back(e.path, e.op, e.message);
+  ErrorLines errors = scan_error_lines(scan.usage);
   for (const auto& e : result.errors) errors.emplace_back(e.path, e.op, e.message);
   print_errors(errors);
 

@@ -46,8 +46,7 @@ int run_usage(const UsageArgs& args) {
   const scan::UsageReport report = scan::scan_tree(roots, options, &progress).usage;
   ticker.stop();
 
-  std::vector<std::tuple<std::string, std::string, std::string>> errors;
-  for (const auto& e : report.errors) errors.emplace_back(e.path, e.op, e.message);
+  ErrorLines errors = scan_error_lines(report);
   print_errors(errors);
 
   if (args.common.json) {
