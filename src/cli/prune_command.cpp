@@ -113,7 +113,9 @@ int run_prune(const PruneArgs& args) {
     prune::PruneExecutor executor(roots, *audit);
     report.leftovers = executor.finish_leftovers();
     for (size_t i = 0; i < scan.workspaces.size(); ++i) {
-      if (!selected[i] || !report.users[i].empty() || scan.workspaces[i].errors) continue;
+      if (!selected[i] || !report.users[i].empty() || scan.workspaces[i].errors ||
+          !scan.workspaces[i].protected_entries.empty())
+        continue;
       report.outcomes[i] = executor.remove_workspace(scan.workspaces[i], [&] {
         auto now = users_of(static_cast<uint32_t>(i));
         report.users[i] = now[i];

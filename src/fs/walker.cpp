@@ -239,11 +239,6 @@ private:
           break;
         }
       }
-      if (excluded) continue;
-      if (st.is_dir() && !m_options.cross_fs && st.dev != root_dev) {
-        stats.mounts_skipped++;
-        continue; // like du -x: a mount point is not counted or entered
-      }
       Entry entry;
       entry.root = task.root;
       entry.depth = task.depth + 1;
@@ -251,6 +246,15 @@ private:
       entry.name = name;
       entry.st = &st;
       entry.dir_fd = fd.get();
+      if (excluded) {
+        m_visitor.on_skipped(thread, entry, SkipReason::excluded);
+        continue;
+      }
+      if (st.is_dir() && !m_options.cross_fs && st.dev != root_dev) {
+        stats.mounts_skipped++;
+        m_visitor.on_skipped(thread, entry, SkipReason::other_filesystem);
+        continue; // like du -x: a mount point is not counted or entered
+      }
       const DirTag child_tag = m_visitor.on_entry(thread, entry, tag);
       stats.entries++;
       if (m_progress) {

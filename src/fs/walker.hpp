@@ -51,6 +51,9 @@ struct WalkError {
   std::string message;
 };
 
+/// Why the walk left an entry out.
+enum class SkipReason : uint8_t { excluded, other_filesystem };
+
 /// Opaque per-directory state a visitor hands down to the entries of that directory.
 using DirTag = uint64_t;
 
@@ -66,6 +69,10 @@ public:
     return tag;
   }
   virtual void on_error(unsigned thread, const WalkError& error) = 0;
+  /// An entry the walk did not enter or count: matched by --exclude, or a directory on another
+  /// filesystem (a mount point, without cross_fs). A command that deletes whole subtrees
+  /// (prune) must know, so it never deletes what the operator excluded or another filesystem.
+  virtual void on_skipped(unsigned /*thread*/, const Entry& /*entry*/, SkipReason /*why*/) {}
 };
 
 /// Live counters for progress display (read from another thread).

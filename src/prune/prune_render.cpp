@@ -14,7 +14,7 @@ std::string action_of(const PruneReport& r, size_t i) {
   const Decision& d = r.decisions[i];
   if (!d.selected) return "kept";
   if (!r.users[i].empty() && (!r.apply || !r.outcomes[i].deleted)) return "in use";
-  if (r.scan->workspaces[i].errors) return "skipped";
+  if (r.scan->workspaces[i].errors || !r.scan->workspaces[i].protected_entries.empty()) return "skipped";
   if (!r.apply) return "would delete";
   const DeleteOutcome& o = r.outcomes[i];
   if (o.deleted) return "deleted";
@@ -29,6 +29,8 @@ std::string why_of(const PruneReport& r, size_t i) {
   if (!d.selected) return why;
   if (!r.users[i].empty()) return "used by " + describe_users(r.users[i]);
   if (r.scan->workspaces[i].errors) return fmt::format("{} walk errors below it", r.scan->workspaces[i].errors);
+  if (const auto& p = r.scan->workspaces[i].protected_entries; !p.empty())
+    return p.size() == 1 ? "holds " + p.front() : fmt::format("holds {} (and {} more left out of the walk)", p.front(), p.size() - 1);
   if (r.apply) {
     const DeleteOutcome& o = r.outcomes[i];
     if (!o.skipped.empty()) return o.skipped;
@@ -58,6 +60,11 @@ std::string describe_users(const std::vector<fs::ProcessUse>& users) {
 bool prune_had_errors(const PruneReport& report) {
   for (const auto& o : report.leftovers)
     if (!o.deleted) return true;
+  // --apply asked to delete it and walk errors below it stopped that: the caller must know.
+  for (size_t i = 0; i < report.decisions.size(); ++i)
+    if (report.apply && report.decisions[i].selected && report.users[i].empty() &&
+        report.scan->workspaces[i].errors)
+      return true;
   for (size_t i = 0; i < report.outcomes.size(); ++i) {
     const DeleteOutcome& o = report.outcomes[i];
     if (o.name.empty() || !report.users[i].empty()) continue;

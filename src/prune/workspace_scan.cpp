@@ -14,6 +14,19 @@ namespace {
 
 constexpr uint32_t k_outside = UINT32_MAX;
 
+// The workspace `path` lies in (or is): the one named by a '/'-bounded prefix of it
+// (workspaces are sorted by name and never nest).
+std::optional<size_t> workspace_holding(const std::vector<WorkspaceInfo>& workspaces, const std::string& path) {
+  for (size_t end = 0; end != std::string::npos;) {
+    end = path.find('/', end + 1);
+    const std::string_view prefix = std::string_view(path).substr(0, end);
+    const auto it = std::lower_bound(workspaces.begin(), workspaces.end(), prefix,
+                                     [](const WorkspaceInfo& w, std::string_view p) { return w.name < p; });
+    if (it != workspaces.end() && it->name == prefix) return static_cast<size_t>(it - workspaces.begin());
+  }
+  return std::nullopt;
+}
+
 class PruneVisitor final : public fs::WalkVisitor {
 public:
   PruneVisitor(const fs::RootSet& roots, const scan::WorkspaceMatcher& matcher, unsigned threads)
@@ -39,6 +52,12 @@ public:
     }
     local.inodes.push_back({st.dev, st.ino, st.blocks, st.mtime_ns, st.nlink, ws, st.type, std::string(e.rel_path)});
     return ws == k_outside ? 0 : ws + 1;
+  }
+
+  void on_skipped(unsigned thread, const fs::Entry& e, fs::SkipReason why) override {
+    m_threads[thread].skipped.emplace_back(
+        std::string(e.rel_path),
+        why == fs::SkipReason::excluded ? "excluded by --exclude" : "another filesystem is mounted there");
   }
 
   void on_error(unsigned thread, const fs::WalkError& error) override {
@@ -91,10 +110,12 @@ public:
       if (!has_entries[k]) out.workspaces[k].newest_mtime_ns = out.workspaces[k].own_mtime_ns;
     for (auto& t : m_threads)
       for (const std::string& path : t.error_paths)
-        for (auto& w : out.workspaces)
-          if (path == w.name || (path.size() > w.name.size() && path.compare(0, w.name.size(), w.name) == 0 &&
-                                 path[w.name.size()] == '/'))
-            w.errors++;
+        if (const auto w = workspace_holding(out.workspaces, path)) out.workspaces[*w].errors++;
+    for (auto& t : m_threads)
+      for (const auto& [path, why] : t.skipped)
+        if (const auto w = workspace_holding(out.workspaces, path))
+          out.workspaces[*w].protected_entries.push_back(path + ": " + why);
+    for (auto& w : out.workspaces) std::sort(w.protected_entries.begin(), w.protected_entries.end());
     std::sort(out.errors.begin(), out.errors.end(),
               [](const ScanError& a, const ScanError& b) { return a.path < b.path; });
     return out;
@@ -104,6 +125,7 @@ public:
     std::vector<InodeRecord> inodes;
     std::vector<ScanError> errors;
     std::vector<std::string> error_paths;
+    std::vector<std::pair<std::string, std::string>> skipped; // (rel_path, why)
   };
 
 private:

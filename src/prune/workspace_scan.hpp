@@ -37,6 +37,10 @@ struct WorkspaceInfo {
   uint64_t allocated_bytes = 0; // du-style: each inode once within the workspace
   uint64_t entries = 0;
   uint64_t errors = 0;          // walk errors below it
+  /// Entries below it the walk left out: excluded by --exclude, or another filesystem mounted
+  /// there. Prune never deletes such a workspace (the operator's "do not touch", and
+  /// deleting must not reach into another filesystem). "rel/path: why", in path order.
+  std::vector<std::string> protected_entries;
 };
 
 struct ScanError {

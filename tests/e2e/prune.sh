@@ -79,6 +79,34 @@ JSON
   assert_eq 2 "$RC" "bad duration"
 }
 
+# An operator's --exclude inside a workspace, or another filesystem mounted in one, keeps the
+# whole workspace: deleting it would delete what the walk never looked at.
+test_excluded_and_mounted_are_never_deleted() {
+  need_root "mounts a tmpfs inside a workspace"
+  local r=$TESTDIR/protect
+  mkdir -p "$r"
+  mkws "$r" plain old; mkws "$r" has-keep old; mkws "$r" has-mount old
+  mkdir -p "$r/has-keep/DO-NOT-TOUCH" "$r/has-mount/cache"
+  echo precious >"$r/has-keep/DO-NOT-TOUCH/data"
+  mount -t tmpfs -o size=1m wsdedup-test "$r/has-mount/cache" || skip "cannot mount tmpfs"
+  at_exit "umount '$r/has-mount/cache' 2>/dev/null || true"
+  echo precious >"$r/has-mount/cache/data"
+  find "$r" -xdev -exec touch -h -d "@$OLD" {} +
+  prun "$r" --older-than 30d --exclude '**/DO-NOT-TOUCH' --apply
+  rm -f "$TESTDIR/audit.jsonl" # later tests count their own audit lines
+  assert_eq 0 "$RC" "exit code: $ERR"
+  assert_eq "has-keep,has-mount,plain" "$(selected)"
+  assert_eq "skipped" "$(json '.workspaces[] | select(.name=="has-keep") | .action' <<<"$OUT")"
+  assert_contains "$(json '.workspaces[] | select(.name=="has-keep") | .reason' <<<"$OUT")" \
+    "has-keep/DO-NOT-TOUCH: excluded by --exclude"
+  assert_contains "$(json '.workspaces[] | select(.name=="has-mount") | .reason' <<<"$OUT")" \
+    "has-mount/cache: another filesystem is mounted there"
+  assert_eq "deleted" "$(json '.workspaces[] | select(.name=="plain") | .action' <<<"$OUT")"
+  assert_eq precious "$(cat "$r/has-keep/DO-NOT-TOUCH/data")"
+  assert_eq precious "$(cat "$r/has-mount/cache/data")"
+  [[ -e $r/has-keep/README && -e $r/has-mount/README && ! -e $r/plain ]] || fail "wrong workspaces left"
+}
+
 test_bad_status_file() {
   local r=$TESTDIR/badstatus
   mkdir -p "$r"; mkws "$r" a old; mkws "$r" b old
@@ -315,6 +343,7 @@ test_lock() {
 }
 
 run_test test_policies
+run_test test_excluded_and_mounted_are_never_deleted
 run_test test_bad_status_file
 run_test test_exclusive_bytes_with_hardlinks
 run_test test_in_use_is_skipped
