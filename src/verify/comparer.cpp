@@ -10,6 +10,8 @@
 #include "verify/tree_listing.hpp"
 
 #include <algorithm>
+#include <bit>
+#include <cstring>
 #include <chrono>
 #include <fmt/format.h>
 #include <unordered_map>
@@ -302,8 +304,20 @@ std::string_view diff_kind_name(DiffKind kind) {
 }
 
 bool path_less(std::string_view a, std::string_view b) {
+  // Sibling paths share long prefixes: skip the equal part 8 bytes at a time, then order by
+  // the first differing byte with '/' lowest (so "a/x" sorts before "a-b", as a walk lists).
   const size_t n = std::min(a.size(), b.size());
-  for (size_t k = 0; k < n; ++k) {
+  size_t k = 0;
+  for (; k + 8 <= n; k += 8) {
+    uint64_t x = 0, y = 0;
+    std::memcpy(&x, a.data() + k, 8);
+    std::memcpy(&y, b.data() + k, 8);
+    if (x != y) {
+      k += static_cast<size_t>(std::countr_zero(x ^ y)) / 8; // little-endian: lowest byte first
+      break;
+    }
+  }
+  for (; k < n; ++k) {
     const auto x = static_cast<unsigned char>(a[k]);
     const auto y = static_cast<unsigned char>(b[k]);
     if (x == y) continue;

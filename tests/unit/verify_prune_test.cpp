@@ -30,6 +30,35 @@ TEST(PathLess, DescendantsFollowTheirDirectory) {
   EXPECT_TRUE(verify::path_less("a\xff", "b"));
 }
 
+// The word-at-a-time prefix skip must order exactly like the byte loop it replaces, wherever
+// in an 8-byte word the first difference falls.
+TEST(PathLess, AgreesWithTheByteRuleOnLongPaths) {
+  const auto reference = [](std::string_view a, std::string_view b) {
+    for (size_t k = 0; k < std::min(a.size(), b.size()); ++k) {
+      const auto x = static_cast<unsigned char>(a[k]), y = static_cast<unsigned char>(b[k]);
+      if (x == y) continue;
+      if (x == '/') return true;
+      if (y == '/') return false;
+      return x < y;
+    }
+    return a.size() < b.size();
+  };
+  const std::string alphabet = "/-.az\xff";
+  uint64_t seed = 12345;
+  const auto next = [&] { return seed = seed * 6364136223846793005ULL + 1442695040888963407ULL; };
+  for (int round = 0; round < 20000; ++round) {
+    std::string a(static_cast<size_t>(next() >> 59), 'x');
+    for (char& c : a) c = alphabet[(next() >> 33) % alphabet.size()];
+    std::string b = a;
+    if (!b.empty() && next() % 4 != 0) b[(next() >> 33) % b.size()] = alphabet[(next() >> 33) % alphabet.size()];
+    if (next() % 3 == 0) b.push_back(alphabet[(next() >> 33) % alphabet.size()]);
+    ASSERT_EQ(reference(a, b), verify::path_less(a, b)) << a << " vs " << b;
+    ASSERT_EQ(reference(b, a), verify::path_less(b, a)) << b << " vs " << a;
+  }
+  EXPECT_TRUE(verify::path_less("node_modules/pkg/lib/a/index.js", "node_modules/pkg/lib/a-b"));
+  EXPECT_FALSE(verify::path_less("node_modules/pkg/lib/a-b", "node_modules/pkg/lib/a/index.js"));
+}
+
 TEST(Verify, FindsEachKindOfDifference) {
   test::TempDir dir;
   test::write_file(dir / "src/same", "same");
