@@ -9,12 +9,19 @@
 // cache has the same rule). Values are opaque blobs per (kind, params): "xxh3-128" with "",
 // "zfs" with "rs=131072,c=lz4,..." and so on; each stage decides what it stores.
 //
-// Reads: load() pulls every row of one kind into memory in one sequential scan, then lookups
+// Reads: load() pulls every row of one kind into memory in one range scan, then lookups
 // are lock-free. Writes: put() queues rows for one writer thread that commits them in batched
-// transactions (WAL mode), so a first run is not slowed down. A catalog that is corrupt or
-// of an unknown schema version is moved aside and rebuilt with a warning, never fatal.
+// transactions (WAL mode, 2000 rows or 200 ms per transaction), so a first run is not slowed
+// down and a kill at any instant loses at most the open transaction. A catalog that is
+// corrupt or of an unknown schema version is moved aside and rebuilt with a warning, never
+// fatal. Concurrent runs: readers never wait (WAL); a writer waits up to 30 s for another
+// run's transaction (WSDEDUP_CATALOG_TIMEOUT_MS), then this run stops writing and says so.
+//
+// Storage (schema 2): (kind, params) interned as a small integer; content rows keyed by
+// (kind_id, fs_id, ino); the path once per file in its own table.
 
 #include "fs/file_stat.hpp"
+#include "fs/roots.hpp"
 
 #include <condition_variable>
 #include <cstdint>
@@ -62,6 +69,18 @@ struct CatalogStats {
   std::vector<std::pair<std::string, uint64_t>> rows_by_kind;
 };
 
+/// What the writer thread did (to check that writes are batched, and what they cost).
+struct WriterStats {
+  uint64_t batches = 0;      // committed transactions
+  uint64_t rows = 0;         // rows committed
+  double seconds = 0;        // time spent in BEGIN..COMMIT
+  uint64_t dropped_rows = 0; // rows not written after a write error
+};
+
+namespace detail {
+class WriterStatements;
+}
+
 class Catalog {
 public:
   /// Opens (creating) the catalog at `path`. Never throws for a corrupt or foreign file: it
@@ -92,8 +111,13 @@ public:
   /// Queues a row (replacing any row of the same file, kind and params). Thread-safe.
   void put(const std::string& kind, const std::string& params, Row row, std::string path);
 
-  /// Waits until every queued row is committed.
+  /// Waits until every queued row is committed (or dropped after a write error).
   void flush();
+
+  /// Batches and rows committed so far.
+  WriterStats writer_stats();
+  /// The first write error of this run ("" when none): writes stop after one.
+  std::string write_error();
 
   CatalogStats stats();
   /// Deletes rows of the filesystems in `fs_ids` whose (fs_id, ino) is not in `live`
@@ -108,6 +132,8 @@ private:
   Catalog(std::string path, sqlite3* db);
   void writer_loop();
   void exec(const char* sql);
+  struct Pending;
+  void write_batch(detail::WriterStatements& statements, const std::vector<Pending>& batch);
 
   struct Pending {
     std::string kind;
@@ -125,6 +151,9 @@ private:
   uint64_t m_enqueued = 0;
   uint64_t m_committed = 0;
   bool m_stop = false;
+  bool m_flush_requested = false; // commit what is queued now, without waiting for a batch
+  WriterStats m_writer_stats;
+  std::string m_write_error;
   std::thread m_writer;
 };
 
@@ -132,7 +161,22 @@ private:
 /// derive from the filesystem UUID; the device number when f_fsid is zero).
 uint64_t filesystem_id(int fd);
 
-/// $XDG_CACHE_HOME/wsdedup/catalog.db, or /var/cache/wsdedup/catalog.db for root.
+/// The catalog's filesystem id of each device a run meets: the root's filesystem_id() for
+/// the device of a root; for other devices (--cross-fs) the device number, marked so it
+/// never collides with an fsid.
+class FilesystemIds {
+public:
+  /// Reads the id of every root's filesystem.
+  explicit FilesystemIds(const fs::RootSet& roots);
+  /// The id for a file on device `dev`.
+  uint64_t of(uint64_t dev) const;
+
+private:
+  std::vector<std::pair<uint64_t, uint64_t>> m_by_dev; // (dev, id)
+};
+
+/// $WSDEDUP_CATALOG if set; else $XDG_CACHE_HOME/wsdedup/catalog.db, or
+/// /var/cache/wsdedup/catalog.db for root.
 std::string default_catalog_path();
 
 } // namespace wsd::catalog

@@ -37,6 +37,10 @@ int run(int argc, char** argv) {
   register_prune_command(app, exit_code);
   register_estimate_command(app, exit_code);
   register_catalog_command(app, exit_code);
+  register_report_command(app, exit_code);
+  register_generate_docs_command(app, exit_code);
+  register_migrate_command(app, exit_code);
+  register_monitor_command(app, exit_code);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -13,5 +13,9 @@ void register_verify_command(CLI::App& app, int& exit_code);
 void register_prune_command(CLI::App& app, int& exit_code);
 void register_estimate_command(CLI::App& app, int& exit_code);
 void register_catalog_command(CLI::App& app, int& exit_code);
+void register_report_command(CLI::App& app, int& exit_code);
+void register_generate_docs_command(CLI::App& app, int& exit_code);
+void register_migrate_command(CLI::App& app, int& exit_code);
+void register_monitor_command(CLI::App& app, int& exit_code);
 
 } // namespace wsd::cli

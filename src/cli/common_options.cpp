@@ -1,5 +1,10 @@
 #include "cli/common_options.hpp"
 
+#include "report/html_page.hpp"
+#include "report/json_path.hpp"
+#include "report/report_document.hpp"
+#include "report/report_prometheus.hpp"
+#include "util/atomic_file.hpp"
 #include "util/error.hpp"
 #include "util/escape.hpp"
 #include "util/progress.hpp"
@@ -7,10 +12,19 @@
 
 #include <fmt/format.h>
 
+#include <chrono>
 #include <cstdio>
 #include <sys/resource.h>
 
 namespace wsd::cli {
+
+namespace {
+
+// Taken at static initialisation, i.e. when the process starts: the run's duration for
+// emit_document without threading a clock through every command.
+const auto k_process_start = std::chrono::steady_clock::now();
+
+} // namespace
 
 void add_walk_options(CLI::App& cmd, CommonOptions& options) {
   cmd.add_option("roots", options.roots, "Directories to scan")->required()->type_name("ROOT...");
@@ -39,6 +53,34 @@ fs::WalkOptions make_walk_options(const CommonOptions& options) {
   w.cross_fs = options.cross_fs;
   for (const auto& g : options.excludes) w.excludes.emplace_back(g);
   return w;
+}
+
+void add_report_options(CLI::App& cmd, CommonOptions& options) {
+  cmd.add_option("--html", options.html_path,
+                 "Also write a self-contained HTML page with charts of the result to FILE")
+      ->type_name("FILE");
+  cmd.add_option("--prometheus", options.prometheus_path,
+                 "Also write Prometheus textfile-collector metrics of the result to FILE")
+      ->type_name("FILE");
+}
+
+bool wants_document(const CommonOptions& options) {
+  return options.json || !options.html_path.empty() || !options.prometheus_path.empty();
+}
+
+void emit_document(nlohmann::ordered_json& doc, const CommonOptions& options) {
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - k_process_start).count();
+  // Only with a rendering: a plain --json document stays the same on a re-run (tests and
+  // users diff them); with --html/--prometheus the printed JSON carries the same stamp.
+  if (!options.html_path.empty() || !options.prometheus_path.empty()) report::stamp_run(doc, seconds);
+  if (!options.html_path.empty()) {
+    util::write_file_atomically(options.html_path, report::html_from_json(doc));
+  }
+  if (!options.prometheus_path.empty()) {
+    util::write_file_atomically(options.prometheus_path, report::prometheus_from_json(doc, 0));
+  }
+  if (options.json) std::fputs(report::dump_json(doc).c_str(), stdout);
 }
 
 void add_catalog_options(CLI::App& cmd, CommonOptions& options) {

@@ -7,6 +7,7 @@
 #include "scan/usage_report.hpp"
 
 #include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
 
 #include <memory>
 #include <string>
@@ -27,6 +28,8 @@ struct CommonOptions {
   bool quiet = false;
   std::string catalog_path; // empty: the default location
   bool no_catalog = false;
+  std::string html_path;       // --html FILE: the page rendered from the JSON document
+  std::string prometheus_path; // --prometheus FILE: textfile-collector metrics from it
 };
 
 /// Adds ROOT... and the walk options to a subcommand.
@@ -36,6 +39,16 @@ void add_walk_options(CLI::App& cmd, CommonOptions& options);
 void add_output_options(CLI::App& cmd, CommonOptions& options);
 
 fs::WalkOptions make_walk_options(const CommonOptions& options);
+
+/// Adds --html FILE and --prometheus FILE: renderings of the command's JSON document.
+void add_report_options(CLI::App& cmd, CommonOptions& options);
+
+/// True when the command must build its JSON document (--json, --html or --prometheus).
+bool wants_document(const CommonOptions& options);
+
+/// With --html or --prometheus, stamps doc["run"] (finish time, seconds since the process
+/// started) and writes those files (each atomically) from it; prints it on stdout with --json.
+void emit_document(nlohmann::ordered_json& doc, const CommonOptions& options);
 
 /// Adds --catalog PATH and --no-catalog.
 void add_catalog_options(CLI::App& cmd, CommonOptions& options);

@@ -143,9 +143,13 @@ int run_dedupe(const DedupeArgs& args) {
     // Unlinking a leftover hardlink temp changes its keeper's ctime: look again.
     if (cleanup.removed > 0) scanned = scan::scan_tree(roots, options, &walk_progress);
   }
-  std::erase_if(scanned.files.files, [](const scan::FileEntry& f) {
-    return dedupe::is_temp_name(dedupe::base_name(f.rel_path));
-  });
+  {
+    auto& files = scanned.files.files;
+    const auto kept = std::remove_if(files.begin(), files.end(), [&](const scan::FileEntry& f) {
+      return dedupe::is_temp_name(scanned.files.paths.name(f.name));
+    });
+    files.truncate(static_cast<size_t>(kept - files.begin()));
+  }
   dupes::FinderOptions fo;
   fo.min_size = std::max<uint64_t>(util::parse_size(args.min_size), 1);
   fo.threads = args.common.threads;
@@ -159,14 +163,14 @@ int run_dedupe(const DedupeArgs& args) {
   ErrorLines errors = scan_error_lines(scanned.usage);
   for (const auto& p : found.problems) {
     const scan::FileEntry& f = scanned.files.files[p.file];
-    errors.emplace_back(roots.display_path(f.root, f.rel_path), p.op,
+    errors.emplace_back(roots.display_path(f.root, scanned.files.rel_path(p.file)), p.op,
                         p.err ? util::errno_text(p.err) : "changed while read, skipped");
   }
   print_errors(errors);
   for (const auto& [path, message] : cleanup.errors) std::fprintf(stderr, "wsdedup: %s\n", message.c_str());
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 
-  if (args.common.json) {
+  if (wants_document(args.common)) {
     nlohmann::ordered_json doc;
     doc["schema"] = "wsdedup.dedupe/1";
     doc["mode"] = args.mode;
@@ -194,8 +198,8 @@ int run_dedupe(const DedupeArgs& args) {
     for (const auto& [path, op, text] : errors)
       errs.push_back({{"path", report::path_to_json(path)}, {"op", op}, {"error", text}});
     if (args.common.stats) doc["stats"] = {{"seconds", seconds}, {"peak_rss_bytes", peak_rss_bytes()}};
-    std::fputs(report::dump_json(doc).c_str(), stdout);
-    return 0;
+    emit_document(doc, args.common);
+    if (args.common.json) return 0;
   }
   const auto bytes = [&](uint64_t b) { return util::format_bytes(b, args.common.bytes ? util::ExactBytes::yes : util::ExactBytes::no); };
   std::string text;
@@ -237,6 +241,7 @@ void register_dedupe_command(CLI::App& app, int& exit_code) {
   add_walk_options(*cmd, args->common);
   cmd->get_option("roots")->required(false);
   add_output_options(*cmd, args->common);
+  add_report_options(*cmd, args->common);
   add_catalog_options(*cmd, args->common);
   cmd->add_option("--mode", args->mode,
                   "auto (default: reflink where FIDEDUPERANGE works, else clone where FICLONE "

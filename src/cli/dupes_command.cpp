@@ -14,6 +14,7 @@
 
 #include <chrono>
 #include <cstdio>
+#include <malloc.h>
 #include <memory>
 
 namespace wsd::cli {
@@ -43,6 +44,7 @@ int run_dupes(const DupesArgs& args) {
       [&](double) { return walk_read_progress_line("dupes", walk_progress, read_progress); },
       show_progress(args.common));
   const scan::ScanResult scanned = scan::scan_tree(roots, options, &walk_progress);
+  ::malloc_trim(0); // the walk's transient memory back to the kernel before hashing
   const double walk_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   dupes::FinderOptions fo;
   fo.min_size = min_size;
@@ -58,15 +60,19 @@ int run_dupes(const DupesArgs& args) {
   ErrorLines errors = scan_error_lines(scanned.usage);
   for (const auto& p : found.problems) {
     const scan::FileEntry& f = scanned.files.files[p.file];
-    errors.emplace_back(roots.display_path(f.root, f.rel_path), p.op,
+    errors.emplace_back(roots.display_path(f.root, scanned.files.rel_path(p.file)), p.op,
                         p.err ? util::errno_text(p.err) : "changed while read, skipped");
   }
   print_errors(errors);
 
   dupes::DupesReport report{&roots, &scanned.files, &found, &dirs, min_size};
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  if (args.common.json) {
-    nlohmann::ordered_json doc = dupes::dupes_to_json(report);
+  if (wants_document(args.common)) {
+    // A plain --json streams the groups (the document would hold every path twice);
+    // --html/--prometheus renderers need the whole tree.
+    const bool stream = args.common.json && args.common.html_path.empty() && args.common.prometheus_path.empty();
+    nlohmann::ordered_json doc =
+        dupes::dupes_to_json(report, stream ? dupes::IncludeGroups::no : dupes::IncludeGroups::yes);
     for (const auto& e : scanned.usage.errors)
       doc["errors"].push_back({{"path", report::path_to_json(e.path)}, {"op", e.op}, {"error", e.message}});
     if (args.common.stats) {
@@ -80,10 +86,12 @@ int run_dupes(const DupesArgs& args) {
                       {"seconds", seconds},
                       {"peak_rss_bytes", peak_rss_bytes()}};
     }
-    std::fputs(report::dump_json(doc).c_str(), stdout);
-  } else if (args.csv) {
+    if (stream) dupes::write_dupes_json(report, std::move(doc), stdout);
+    else emit_document(doc, args.common);
+  }
+  if (!args.common.json && args.csv) {
     std::fputs(dupes::render_dupes_csv(report).c_str(), stdout);
-  } else {
+  } else if (!args.common.json) {
     dupes::DupesTextOptions to;
     to.exact = args.common.bytes ? util::ExactBytes::yes : util::ExactBytes::no;
     to.top = args.top;
@@ -112,6 +120,7 @@ void register_dupes_command(CLI::App& app, int& exit_code) {
                "identical directory trees");
   add_walk_options(*cmd, args->common);
   add_output_options(*cmd, args->common);
+  add_report_options(*cmd, args->common);
   add_catalog_options(*cmd, args->common);
   cmd->add_option("--min-size", args->min_size,
                   "Ignore files smaller than SIZE (default 1: empty files are never grouped)")

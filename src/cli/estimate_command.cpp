@@ -99,6 +99,8 @@ model::CompressionSpec pick_compression(const std::string& text, const model::Zf
 
 int run_estimate_command(const EstimateArgs& args) {
   const model::ZfsProfile& profile = pick_profile(args.zfs);
+  // Before the options: a preload running on it must end before the catalog closes.
+  const std::unique_ptr<catalog::Catalog> catalog = open_catalog(args.common);
   estimate::EstimateOptions options;
   options.model.profile = &profile;
   options.model.ashift = args.ashift;
@@ -110,6 +112,8 @@ int run_estimate_command(const EstimateArgs& args) {
   if (args.cdc) options.cdc_averages = {8u << 10, 16u << 10, 64u << 10};
   options.threads = args.common.threads;
   options.cross_fs = args.common.cross_fs;
+  options.catalog = catalog.get();
+  options.preload = estimate::preload_catalog_rows(options); // overlaps the walk below
   // Every rule violation (zfs-fuse with lz4, a bad ashift, ...) in one sentence, before any I/O.
   for (uint32_t rs : options.model.recordsizes) {
     model::ModelConfig c;
@@ -153,6 +157,10 @@ int run_estimate_command(const EstimateArgs& args) {
       estimate::run_estimate(roots, scan.files, options, &read_progress);
   ticker.stop();
 
+  if (catalog && !catalog->write_error().empty()) {
+    std::fprintf(stderr, "wsdedup: warning: catalog %s: %s; this run's results were not stored\n",
+                 catalog->path().c_str(), catalog->write_error().c_str());
+  }
   ErrorLines errors = scan_error_lines(scan.usage);
   for (const auto& e : result.errors) errors.emplace_back(e.path, e.op, e.message);
   print_errors(errors);
@@ -171,7 +179,7 @@ int run_estimate_command(const EstimateArgs& args) {
   rep.host = estimate::read_host_memory();
   rep.scan_seconds = scan_seconds;
 
-  if (args.common.json) {
+  if (wants_document(args.common)) {
     nlohmann::ordered_json doc = report::estimate_to_json(rep);
     for (const auto& e : scan.usage.errors) {
       doc["errors"].push_back({{"path", report::path_to_json(e.path)}, {"op", e.op}, {"message", e.message}});
@@ -183,6 +191,8 @@ int run_estimate_command(const EstimateArgs& args) {
                       {"files_read", result.reader.files},
                       {"changed", result.reader.changed},
                       {"read_errors", result.reader.errors},
+                      {"catalog_hits", result.catalog_hits},
+                      {"catalog_misses", result.catalog_misses},
                       {"peak_rss_bytes", peak_rss_bytes()}};
       nlohmann::ordered_json idx = nlohmann::ordered_json::array();
       for (const auto& lane : result.lanes) {
@@ -193,15 +203,24 @@ int run_estimate_command(const EstimateArgs& args) {
       doc["stats"]["ddt_index"] = idx;
       doc["stats"]["cdc_index_bytes"] = result.cdc_index_bytes;
       doc["stats"]["digest_bytes"] = result.digest_bytes;
+      if (catalog) {
+        const catalog::WriterStats w = catalog->writer_stats();
+        doc["stats"]["catalog_writes"] = {{"batches", w.batches}, {"rows", w.rows},
+                                          {"seconds", w.seconds}, {"dropped_rows", w.dropped_rows}};
+      }
     }
-    std::fputs(report::dump_json(doc).c_str(), stdout);
-  } else {
+    emit_document(doc, args.common);
+  }
+  if (!args.common.json) {
     report::EstimateRenderOptions ro;
     ro.exact = args.common.bytes ? util::ExactBytes::yes : util::ExactBytes::no;
     ro.top = args.top;
     ro.stats = args.common.stats;
     std::string text = report::render_estimate_text(rep, ro);
     if (args.common.stats) {
+      text += fmt::format("catalog: {} files from rows, {} read\n",
+                          util::format_count(result.catalog_hits),
+                          util::format_count(result.catalog_misses));
       text += fmt::format("peak memory: {}\n", util::format_bytes(peak_rss_bytes()));
     }
     std::fputs(text.c_str(), stdout);
@@ -218,6 +237,8 @@ void register_estimate_command(CLI::App& app, int& exit_code) {
                   "the dedup table's RAM (zdb -DD's numbers, exactly)");
   add_walk_options(*cmd, args->common);
   add_output_options(*cmd, args->common);
+  add_report_options(*cmd, args->common);
+  add_catalog_options(*cmd, args->common);
   cmd->add_option("--recordsize", args->recordsizes,
                   "Recordsizes to model, comma-separated, all in one read (default 128K)")
       ->type_name("LIST");

@@ -49,11 +49,12 @@ int run_usage(const UsageArgs& args) {
   ErrorLines errors = scan_error_lines(report);
   print_errors(errors);
 
-  if (args.common.json) {
+  if (wants_document(args.common)) {
     nlohmann::ordered_json doc = report::usage_to_json(report, args.top_given ? args.top : 0);
     if (args.common.stats) doc["stats"]["peak_rss_bytes"] = peak_rss_bytes();
-    std::fputs(report::dump_json(doc).c_str(), stdout);
-  } else {
+    emit_document(doc, args.common);
+  }
+  if (!args.common.json) {
     report::UsageRenderOptions ro;
     ro.exact = args.common.bytes ? util::ExactBytes::yes : util::ExactBytes::no;
     ro.top = args.top;
@@ -74,6 +75,7 @@ void register_usage_command(CLI::App& app, int& exit_code) {
       "usage", "Where the bytes are: logical and allocated bytes by category and by workspace");
   add_walk_options(*cmd, args->common);
   add_output_options(*cmd, args->common);
+  add_report_options(*cmd, args->common);
   cmd->add_option("--category", args->categories,
                   "Add a category rule NAME=GLOB, tried before node_modules and .git "
                   "(repeatable, first match wins)")

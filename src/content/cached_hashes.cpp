@@ -3,6 +3,7 @@
 #include <chrono>
 #include <cstring>
 #include <map>
+#include <mutex>
 
 
 namespace wsd::content {
@@ -29,29 +30,26 @@ int64_t now_ns() {
       .count();
 }
 
-// The filesystem id of a job: the root's when the file is on the root's device; otherwise
-// (--cross-fs) the device number, marked so it never collides with an fsid.
-class FsIds {
-public:
-  explicit FsIds(const fs::RootSet& roots) {
-    for (const auto& r : roots.roots()) m_by_dev.emplace(r.st.dev, catalog::filesystem_id(r.fd.get()));
-  }
-  uint64_t of(uint64_t dev) const {
-    const auto it = m_by_dev.find(dev);
-    return it != m_by_dev.end() ? it->second : (uint64_t{3} << 62) | dev;
-  }
+using FsIds = catalog::FilesystemIds;
 
-private:
-  std::map<uint64_t, uint64_t> m_by_dev;
+// Collects the jobs that failed, from every reader thread.
+struct FailureSink {
+  std::mutex mutex;
+  std::vector<JobFailure>* out = nullptr;
+  void add(uint64_t index, const ReadResult& result) {
+    std::lock_guard lock(mutex);
+    out->push_back({index, result});
+  }
 };
 
 // Hashes like file_hasher and also stores each successful digest in the catalog.
 class StoringHasher final : public ContentConsumer {
 public:
   StoringHasher(DigestTable& table, catalog::Catalog* catalog, const FsIds* ids,
-                 std::vector<ReadResult>* results)
+                 std::vector<ReadResult>* results, const ReaderOptions* options = nullptr,
+                 FailureSink* failures = nullptr)
       : m_inner(make_file_hasher(table)), m_table(table), m_catalog(catalog), m_ids(ids),
-        m_results(results) {}
+        m_results(results), m_options(options), m_failures(failures) {}
   void begin(const FileJob& job) override {
     m_started_ns = now_ns();
     m_inner->begin(job);
@@ -61,12 +59,14 @@ public:
   void end(const FileJob& job, const ReadResult& result) override {
     m_inner->end(job, result);
     if (m_results) m_results->at(job.id) = result;
+    if (m_failures && result.outcome != ReadOutcome::ok) m_failures->add(job.id, result);
     if (!m_catalog || result.outcome != ReadOutcome::ok || job.mtime_ns == 0) return;
     catalog::Row row;
     row.id = {m_ids->of(job.dev), job.ino, job.size, job.mtime_ns, job.ctime_ns};
     row.computed_ns = m_started_ns; // the read began here: later changes are not in it
     row.value = encode(m_table.digests[job.id]);
-    m_catalog->put(hash_kind(job.scope), "", std::move(row), job.rel_path);
+    m_catalog->put(hash_kind(job.scope), "", std::move(row),
+                   m_options ? job_path(job, *m_options) : job.rel_path);
   }
 
 private:
@@ -75,6 +75,8 @@ private:
   catalog::Catalog* m_catalog;
   const FsIds* m_ids;
   std::vector<ReadResult>* m_results;
+  const ReaderOptions* m_options;
+  FailureSink* m_failures;
   int64_t m_started_ns = 0;
 };
 
@@ -116,6 +118,49 @@ CachedHashStats hash_with_catalog(const fs::RootSet& roots, const std::vector<Fi
   stats.reader = reader.run(
       [&](const auto& push) { for (const FileJob* j : misses) push(*j); },
       [&](unsigned) { return std::make_unique<StoringHasher>(out, catalog, &ids, results); },
+      progress);
+  if (catalog) catalog->flush();
+  return stats;
+}
+
+CachedHashStats hash_jobs_with_catalog(const fs::RootSet& roots, size_t count,
+                                       const std::function<FileJob(size_t)>& job_of,
+                                       const ReaderOptions& options, catalog::Catalog* catalog,
+                                       DigestTable& out, std::vector<JobFailure>* failures,
+                                       ReaderProgress* progress) {
+  CachedHashStats stats;
+  const FsIds ids(roots);
+  std::vector<uint32_t> misses; // job indexes to read
+  if (catalog) {
+    std::map<ReadScope, catalog::Catalog::Snapshot> snapshots;
+    for (size_t k = 0; k < count; ++k) {
+      const FileJob j = job_of(k);
+      auto it = snapshots.find(j.scope);
+      if (it == snapshots.end()) it = snapshots.emplace(j.scope, catalog->load(hash_kind(j.scope), "")).first;
+      const catalog::Row* row = it->second.find({ids.of(j.dev), j.ino, j.size, j.mtime_ns, j.ctime_ns});
+      Digest128 d;
+      if (row && j.mtime_ns != 0 && decode(row->value, d)) {
+        out.digests.at(k) = d;
+        out.outcomes.at(k) = ReadOutcome::ok;
+        ++stats.catalog_hits;
+      } else {
+        misses.push_back(static_cast<uint32_t>(k));
+      }
+    }
+  } else {
+    misses.resize(count);
+    for (size_t k = 0; k < count; ++k) misses[k] = static_cast<uint32_t>(k);
+  }
+  stats.catalog_misses = misses.size();
+  FailureSink sink;
+  sink.out = failures;
+  ContentReader reader(roots, options);
+  stats.reader = reader.run(
+      [&](const auto& push) { for (const uint32_t k : misses) push(job_of(k)); },
+      [&](unsigned) {
+        return std::make_unique<StoringHasher>(out, catalog, &ids, nullptr, &options,
+                                               failures ? &sink : nullptr);
+      },
       progress);
   if (catalog) catalog->flush();
   return stats;

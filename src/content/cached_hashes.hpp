@@ -7,6 +7,7 @@
 #include "content/content_reader.hpp"
 #include "content/file_hasher.hpp"
 
+#include <functional>
 #include <vector>
 
 namespace wsd::content {
@@ -24,6 +25,21 @@ CachedHashStats hash_with_catalog(const fs::RootSet& roots, const std::vector<Fi
                                   const ReaderOptions& options, catalog::Catalog* catalog,
                                   DigestTable& out, std::vector<ReadResult>* results = nullptr,
                                   ReaderProgress* progress = nullptr);
+
+/// A job that could not be read (or changed while read).
+struct JobFailure {
+  uint64_t index = 0;
+  ReadResult result;
+};
+
+/// Like hash_with_catalog for `count` jobs made on demand by `job_of(k)` (whose id must be
+/// k), so no job list is held: only jobs in flight exist. Failed jobs go to `failures` (may
+/// be null), in no particular order.
+CachedHashStats hash_jobs_with_catalog(const fs::RootSet& roots, size_t count,
+                                       const std::function<FileJob(size_t)>& job_of,
+                                       const ReaderOptions& options, catalog::Catalog* catalog,
+                                       DigestTable& out, std::vector<JobFailure>* failures,
+                                       ReaderProgress* progress = nullptr);
 
 /// The catalog kind for a scope ("xxh3-128" or "xxh3-128-head-tail").
 std::string hash_kind(ReadScope scope);

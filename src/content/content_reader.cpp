@@ -129,12 +129,15 @@ ReadResult read_checked(int fd, const FileJob& job, std::span<std::byte> buffer,
       result.bytes_read += p;
     }
   } else if (size < buffer.size() && before.allocated_bytes() >= size) {
-    // A small, fully allocated file: one read of size + 1 also proves it did not grow.
+    // A small, fully allocated file: one read of size + 1 also proves it did not grow. No
+    // second statx: a write during this one read changes mtime/ctime, so nothing keyed by
+    // the identity checked above (catalog rows) can be taken for the new content.
     const ssize_t n = pread_full(fd, buffer.data(), static_cast<size_t>(size) + 1, 0, calls);
     if (n < 0) return failure("read", errno);
     if (static_cast<uint64_t>(n) != size) return changed();
     if (size > 0) consumer.data(0, buffer.first(static_cast<size_t>(size)));
     result.bytes_read = size;
+    return result;
   } else {
     if (size > buffer.size()) ::posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
     bool unsupported = false;
@@ -207,6 +210,22 @@ struct AlignedBuffer {
 
 } // namespace
 
+// The directory a reader thread opened last: jobs in one directory open relative to it.
+struct ContentReader::DirCache {
+  uint32_t root = 0;
+  uint32_t dir = k_no_dir;
+  util::Fd fd;
+  std::string name; // NUL-terminated copy of the job's name
+};
+
+std::string job_path(const FileJob& job, const ReaderOptions& options) {
+  if (job.dir == k_no_dir || !options.dir_path) return job.rel_path;
+  std::string path = options.dir_path(job.dir);
+  if (!path.empty()) path += '/';
+  path.append(job.name);
+  return path;
+}
+
 ReadResult read_open_file(int fd, const FileJob& job, std::span<std::byte> buffer,
                           uint64_t partial_bytes, ContentConsumer& consumer, uint64_t* read_calls) {
   consumer.begin(job);
@@ -218,7 +237,27 @@ ReadResult read_open_file(int fd, const FileJob& job, std::span<std::byte> buffe
 }
 
 ContentReader::ContentReader(const fs::RootSet& roots, ReaderOptions options)
-    : m_roots(roots), m_options(options) {}
+    : m_roots(roots), m_options(std::move(options)) {}
+
+// Opens a job's file beneath its root without following symlinks. A job named by directory
+// and name opens the directory once (openat2 beneath the root) and the file relative to it
+// (openat O_NOFOLLOW of one component); the identity check after the open is the same.
+util::Result<util::Fd> ContentReader::open_job(const FileJob& job, DirCache& cache) const {
+  const int root_fd = m_roots[job.root].fd.get();
+  if (job.dir == k_no_dir || !m_options.dir_path)
+    return fs::open_beneath(root_fd, job.rel_path, false, m_options.cross_fs);
+  if (!cache.fd || cache.dir != job.dir || cache.root != job.root) {
+    cache.fd = util::Fd();
+    cache.dir = k_no_dir;
+    auto dir = fs::open_beneath(root_fd, m_options.dir_path(job.dir), true, m_options.cross_fs);
+    if (!dir) return dir;
+    cache.fd = std::move(*dir);
+    cache.dir = job.dir;
+    cache.root = job.root;
+  }
+  cache.name.assign(job.name);
+  return fs::open_child(cache.fd.get(), cache.name.c_str(), false);
+}
 
 ReaderStats ContentReader::run(
     const std::function<void(const std::function<void(FileJob)>& push)>& produce,
@@ -237,10 +276,10 @@ ReaderStats ContentReader::run(
         std::unique_ptr<ContentConsumer> consumer = factory(t);
         ReaderStats& stats = per_thread[t];
         FileJob job;
+        DirCache cache;
         while (queue.pop(job)) {
           ReadResult result;
-          auto fd = fs::open_beneath(m_roots[job.root].fd.get(), job.rel_path, false,
-                                     m_options.cross_fs);
+          auto fd = open_job(job, cache);
           if (!fd) {
             consumer->begin(job);
             result = failure("open", fd.error());

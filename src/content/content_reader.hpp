@@ -13,6 +13,8 @@
 
 #include "fs/file_stat.hpp"
 #include "fs/roots.hpp"
+#include "util/error.hpp"
+#include "util/fd.hpp"
 
 #include <atomic>
 #include <cstddef>
@@ -21,6 +23,7 @@
 #include <memory>
 #include <span>
 #include <string>
+#include <string_view>
 
 namespace wsd::content {
 
@@ -30,21 +33,33 @@ enum class ReadScope : uint8_t {
   head_tail, // the first and last `partial_bytes` (the whole file when it is small)
 };
 
+/// FileJob::dir when the job names its file by `rel_path`.
+constexpr uint32_t k_no_dir = UINT32_MAX;
+
 struct FileJob {
   uint64_t id = 0;     // caller's index; results are stored by it, so order never matters
   uint32_t root = 0;   // index into the RootSet
-  std::string rel_path;
+  std::string rel_path; // the file below the root, unless `dir` is set
   uint64_t dev = 0;    // identity the walk saw: the file is skipped if these changed
   uint64_t ino = 0;
   uint64_t size = 0;
   int64_t mtime_ns = 0; // 0: not checked
   int64_t ctime_ns = 0;
   ReadScope scope = ReadScope::whole;
+  /// Set: the file is `name` in directory `dir`, whose path ReaderOptions::dir_path gives
+  /// (no path string per job; the reader keeps the directory open for the next job in it).
+  uint32_t dir = k_no_dir;
+  std::string_view name; // must outlive the run (e.g. a scan::PathArena name)
 
   /// The job for a file the walk saw: its identity is what the reader will insist on.
   static FileJob of(uint64_t id, uint32_t root, std::string rel_path, const fs::FileStat& st,
                     ReadScope scope = ReadScope::whole) {
-    return {id, root, std::move(rel_path), st.dev, st.ino, st.size, st.mtime_ns, st.ctime_ns, scope};
+    return {id, root, std::move(rel_path), st.dev, st.ino, st.size, st.mtime_ns, st.ctime_ns, scope, k_no_dir, {}};
+  }
+  /// The job for file `name` in directory `dir` (see ReaderOptions::dir_path).
+  static FileJob in_dir(uint64_t id, uint32_t root, uint32_t dir, std::string_view name,
+                        const fs::FileStat& st, ReadScope scope = ReadScope::whole) {
+    return {id, root, {}, st.dev, st.ino, st.size, st.mtime_ns, st.ctime_ns, scope, dir, name};
   }
 };
 
@@ -84,7 +99,12 @@ struct ReaderOptions {
   size_t queue_capacity = 4096;     // jobs waiting at most
   uint64_t partial_bytes = 4096;    // head/tail size for ReadScope::head_tail
   bool cross_fs = false;            // allow opening across mounts below the root
+  /// The root-relative path of directory `dir`, for jobs with FileJob::dir set.
+  std::function<std::string(uint32_t dir)> dir_path;
 };
+
+/// The root-relative path of a job's file (for messages and catalog rows).
+std::string job_path(const FileJob& job, const ReaderOptions& options);
 
 struct ReaderStats {
   uint64_t files = 0;
@@ -110,7 +130,12 @@ public:
   ReaderStats run(const std::function<void(const std::function<void(FileJob)>& push)>& produce,
                   const ConsumerFactory& factory, ReaderProgress* progress = nullptr);
 
+  /// A reader thread's open directory (see open_job).
+  struct DirCache;
+
 private:
+  util::Result<util::Fd> open_job(const FileJob& job, DirCache& cache) const;
+
   const fs::RootSet& m_roots;
   ReaderOptions m_options;
 };

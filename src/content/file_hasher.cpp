@@ -1,7 +1,7 @@
 #include "content/file_hasher.hpp"
 
 #include <array>
-#include <xxhash.h>
+#include "util/xxhash.hpp"
 
 namespace wsd::content {
 

@@ -82,19 +82,22 @@ public:
 
 private:
   const scan::FileEntry& file(uint32_t i) const { return m_list.files[i]; }
-  std::string display(uint32_t i) const { return m_roots.display_path(file(i).root, file(i).rel_path); }
+  std::string rel_path(uint32_t i) const { return m_list.rel_path(i); }
+  std::string display(uint32_t i) const { return m_roots.display_path(file(i).root, rel_path(i)); }
   void skip(uint32_t i, std::string reason) { m_report.skipped.push_back({display(i), std::move(reason)}); }
 
   bool wanted(uint32_t i) const {
-    if (is_temp_name(base_name(file(i).rel_path))) return false;
+    if (is_temp_name(m_list.name(i))) return false;
     if (m_options.only.empty()) return true;
+    const std::string rel = rel_path(i);
     for (const auto& g : m_options.only)
-      if (matches_path_or_parent(g, file(i).rel_path)) return true;
+      if (matches_path_or_parent(g, rel)) return true;
     return false;
   }
   bool immutable(uint32_t i) const {
+    const std::string rel = rel_path(i);
     for (const auto& g : m_options.immutable)
-      if (matches_path_or_parent(g, file(i).rel_path)) return true;
+      if (matches_path_or_parent(g, rel)) return true;
     return false;
   }
 
@@ -108,7 +111,7 @@ private:
     rep.root = m_roots[file(i).root].display;
     rep.mode = m_options.mode;
     fs::ShareCapability cap;
-    auto dir = fs::open_beneath(m_roots[file(i).root].fd.get(), dir_name(file(i).rel_path), true, m_options.cross_fs);
+    auto dir = fs::open_beneath(m_roots[file(i).root].fd.get(), m_list.paths.dir_path(file(i).dir), true, m_options.cross_fs);
     if (dir) {
       rep.kind = std::string(fs::fs_kind_name(fs::fs_kind(dir->get())));
       if (m_options.mode != Mode::hardlink) cap = fs::probe_share_capability(dir->get());
@@ -205,7 +208,7 @@ private:
       for (uint32_t m : targets) skip(g.files[m], plan.unsupported);
       return;
     }
-    auto kfd = dupes::open_listed_file(m_roots, file(keeper), m_options.cross_fs);
+    auto kfd = dupes::open_listed_file(m_roots, m_list, keeper, m_options.cross_fs);
     if (!kfd) {
       const std::string why = kfd.error() == ESTALE ? "keeper changed since it was hashed"
                                                     : reason_for_errno("open keeper", kfd.error());
@@ -216,64 +219,86 @@ private:
     if (plan.mode == Mode::reflink) {
       if (auto e = fs::read_extents(kfd->get())) keeper_extents = std::move(*e);
     }
+    if (plan.mode == Mode::reflink) {
+      std::vector<uint32_t> files;
+      for (uint32_t m : targets) files.push_back(g.files[m]);
+      for (size_t b = 0; b < files.size(); b += fs::k_max_dedupe_targets)
+        reflink_batch(kfd->get(), keeper_extents,
+                      std::span(files).subspan(b, std::min(fs::k_max_dedupe_targets, files.size() - b)),
+                      g.size);
+      return;
+    }
     for (uint32_t m : targets) {
       const uint32_t t = g.files[m];
-      switch (plan.mode) {
-      case Mode::reflink: reflink_one(kfd->get(), keeper_extents, t); break;
-      case Mode::clone:
-      case Mode::hardlink: replace_one(kfd->get(), keeper, t, plan.mode); break;
-      case Mode::automatic: break;
-      }
+      if (plan.mode == Mode::clone || plan.mode == Mode::hardlink) replace_one(kfd->get(), keeper, t, plan.mode);
     }
   }
 
-  void reflink_one(int keeper_fd, const std::vector<fs::Extent>& keeper_extents, uint32_t t) {
-    const scan::FileEntry& f = file(t);
-    auto tfd = dupes::open_listed_file(m_roots, f, m_options.cross_fs);
-    if (!tfd) {
-      skip(t, tfd.error() == ESTALE ? "changed since it was hashed" : reason_for_errno("open", tfd.error()));
-      return;
-    }
-    util::pause_point("dedupe.before_share", f.rel_path);
-    if (auto te = fs::read_extents(tfd->get())) {
-      if (fs::same_physical_extents(keeper_extents, *te)) {
-        m_report.already_shared++;
-        return;
+  // Reflink mode for up to k_max_dedupe_targets targets of one keeper: each is opened and
+  // checked (identity, extents), then one FIDEDUPERANGE per chunk covers all of them.
+  void reflink_batch(int keeper_fd, const std::vector<fs::Extent>& keeper_extents,
+                     std::span<const uint32_t> files, uint64_t size) {
+    std::vector<util::Fd> fds;
+    std::vector<uint32_t> which;
+    std::vector<fs::DedupeTarget> dts;
+    std::vector<std::string> paths;
+    for (const uint32_t t : files) {
+      auto tfd = dupes::open_listed_file(m_roots, m_list, t, m_options.cross_fs);
+      if (!tfd) {
+        skip(t, tfd.error() == ESTALE ? "changed since it was hashed" : reason_for_errno("open", tfd.error()));
+        continue;
       }
-      if (fs::has_inline_extent(*te) || fs::has_inline_extent(keeper_extents)) {
-        skip(t, "inline extent (stored in metadata, cannot be shared)");
-        return;
+      util::pause_point("dedupe.before_share", rel_path(t));
+      if (auto te = fs::read_extents(tfd->get())) {
+        if (fs::same_physical_extents(keeper_extents, *te)) {
+          m_report.already_shared++;
+          continue;
+        }
+        if (fs::has_inline_extent(*te) || fs::has_inline_extent(keeper_extents)) {
+          skip(t, "inline extent (stored in metadata, cannot be shared)");
+          continue;
+        }
       }
+      paths.push_back(display(t));
+      m_options.audit->append({{"action", "dedupe_range"}, {"phase", "intent"},
+                               {"path", report::path_to_json(paths.back())}, {"bytes", size}},
+                              util::Durability::buffered);
+      dts.push_back({tfd->get(), {}});
+      fds.push_back(std::move(*tfd));
+      which.push_back(t);
     }
-    const std::string path = display(t);
-    m_options.audit->append({{"action", "dedupe_range"}, {"phase", "intent"}, {"path", report::path_to_json(path)},
-                             {"bytes", f.st.size}},
-                            util::Durability::buffered);
-    const fs::DedupeResult r = fs::dedupe_range(keeper_fd, tfd->get(), f.st.size);
-    nlohmann::ordered_json done = {{"action", "dedupe_range"}, {"path", report::path_to_json(path)},
-                                   {"bytes_deduped", r.bytes_deduped}};
-    switch (r.status) {
-    case fs::DedupeStatus::shared:
-      done["phase"] = "done";
-      m_report.files_shared++;
-      m_report.bytes_shared += f.st.size;
-      break;
-    case fs::DedupeStatus::differs:
-      done["phase"] = "differs";
-      skip(t, "content differs (the kernel compared different bytes: changed since it was hashed)");
-      break;
-    case fs::DedupeStatus::error:
-      done["phase"] = "failed";
-      done["error"] = util::errno_text(r.err);
-      skip(t, reason_for_errno("FIDEDUPERANGE", r.err, tfd->get()));
-      break;
+    if (dts.empty()) return;
+    util::pause_point("dedupe.before_dedupe_call", rel_path(which[0]));
+    fs::dedupe_ranges(keeper_fd, dts, size);
+    for (size_t k = 0; k < dts.size(); ++k) {
+      const fs::DedupeResult& r = dts[k].result;
+      const uint32_t t = which[k];
+      nlohmann::ordered_json done = {{"action", "dedupe_range"}, {"path", report::path_to_json(paths[k])},
+                                     {"bytes_deduped", r.bytes_deduped}};
+      switch (r.status) {
+      case fs::DedupeStatus::shared:
+        done["phase"] = "done";
+        m_report.files_shared++;
+        m_report.bytes_shared += size;
+        m_changed.push_back(t);
+        break;
+      case fs::DedupeStatus::differs:
+        done["phase"] = "differs";
+        skip(t, "content differs (the kernel compared different bytes: changed since it was hashed)");
+        break;
+      case fs::DedupeStatus::error:
+        done["phase"] = "failed";
+        done["error"] = util::errno_text(r.err);
+        skip(t, reason_for_errno("FIDEDUPERANGE", r.err, fds[k].get()));
+        break;
+      }
+      m_options.audit->append(std::move(done), util::Durability::buffered);
     }
-    m_options.audit->append(std::move(done), util::Durability::buffered);
   }
 
   void replace_one(int keeper_fd, uint32_t keeper, uint32_t t, Mode mode) {
     const scan::FileEntry& f = file(t);
-    ReplaceTarget target{f.root, f.rel_path, f.st};
+    ReplaceTarget target{f.root, rel_path(t), f.st};
     util::JsonLinesLog* journal = nullptr;
     nlohmann::ordered_json line;
     if (mode == Mode::hardlink) {
@@ -281,13 +306,20 @@ private:
       journal = &m_journal;
       line = {{"action", "hardlink"},
               {"root", report::path_to_json(root_path(f.root))},
-              {"keeper", report::path_to_json(file(keeper).rel_path)},
+              {"keeper", report::path_to_json(rel_path(keeper))},
               {"dev", file(keeper).st.dev},
               {"keeper_ino", file(keeper).st.ino},
               {"old_ino", f.st.ino}};
     }
+    // The keeper's full metadata (owner, group, mode: the list keeps only what hashing needs),
+    // from the descriptor open_listed_file checked against the scan.
+    fs::FileStat keeper_st;
+    if (const int err = fs::stat_fd(keeper_fd, keeper_st); err != 0) {
+      skip(t, reason_for_errno("fstat keeper", err));
+      return;
+    }
     const ReplaceOutcome r = replace_path(m_roots, target, mode == Mode::clone ? ReplaceKind::clone : ReplaceKind::hardlink,
-                                          keeper_fd, file(keeper).st, *m_options.audit, journal, line, m_options.cross_fs);
+                                          keeper_fd, keeper_st, *m_options.audit, journal, line, m_options.cross_fs);
     if (r.done) {
       m_report.files_shared++;
       m_report.bytes_shared += f.st.size;
@@ -310,6 +342,7 @@ private:
   std::map<uint64_t, FsPlan> m_plans;
   util::JsonLinesLog m_journal;
   ExecutionReport m_report;
+  std::vector<uint32_t> m_changed; // files shared in reflink mode (contents unchanged)
 };
 
 } // namespace

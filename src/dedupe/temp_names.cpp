@@ -46,10 +46,10 @@ TempCleanup remove_leftover_temps(const fs::RootSet& roots, const scan::FileList
   TempCleanup out;
   std::set<std::pair<uint32_t, std::string>> names;
   for (const auto& f : list.files)
-    if (is_temp_name(base_name(f.rel_path))) names.emplace(f.root, f.rel_path);
+    if (is_temp_name(list.paths.name(f.name))) names.emplace(f.root, list.rel_path(f));
   for (const auto& e : list.tree_entries)
-    if (e.type == fs::EntryType::regular && is_temp_name(base_name(e.rel_path)))
-      names.emplace(e.root, e.rel_path);
+    if (e.type == fs::EntryType::regular && is_temp_name(list.paths.name(e.name)))
+      names.emplace(list.paths.dir(e.dir).root, list.rel_path(e));
   for (const auto& [root, rel] : names) {
     const std::string display = roots.display_path(root, rel);
     auto dir = fs::open_beneath(roots[root].fd.get(), dir_name(rel), true, cross_fs);

@@ -12,7 +12,7 @@ namespace {
 
 std::string file_path(const DupesReport& r, uint32_t file) {
   const scan::FileEntry& f = r.files->files[file];
-  return r.roots->display_path(f.root, f.rel_path);
+  return r.roots->display_path(f.root, r.files->rel_path(file));
 }
 
 std::string hex(const content::Digest128& d) { return fmt::format("{:016x}{:016x}", d.high, d.low); }
@@ -98,25 +98,68 @@ std::string render_dupes_text(const DupesReport& r, const DupesTextOptions& opti
   return out;
 }
 
-nlohmann::ordered_json dupes_to_json(const DupesReport& r) {
+namespace {
+
+nlohmann::ordered_json group_to_json(const DupesReport& r, const DuplicateGroup& g) {
+  nlohmann::ordered_json j;
+  j["size"] = g.size;
+  j["duplicate_bytes"] = g.duplicate_bytes;
+  j["reclaimable_bytes"] = g.reclaimable_bytes;
+  j["already_shared"] = g.already_shared;
+  j["inline_files"] = g.inline_files;
+  j["hash"] = hex(g.digest);
+  auto& paths = j["paths"] = nlohmann::ordered_json::array();
+  for (uint32_t f : g.files) paths.push_back(report::path_to_json(file_path(r, f)));
+  return j;
+}
+
+// Stands for the groups array in the dumped document (the quotes of a JSON string value
+// cannot occur unescaped inside another string, so the pattern is unique).
+constexpr std::string_view k_groups_marker = "\"groups\": \"@@wsdedup-groups@@\"";
+
+} // namespace
+
+void write_dupes_json(const DupesReport& r, nlohmann::ordered_json doc, std::FILE* out) {
+  doc["groups"] = "@@wsdedup-groups@@";
+  const std::string text = report::dump_json(doc);
+  const size_t at = text.find(k_groups_marker);
+  if (at == std::string::npos) { // cannot happen: the marker is a value of ours
+    std::fputs(text.c_str(), out);
+    return;
+  }
+  const size_t value = at + std::string_view("\"groups\": ").size();
+  std::fwrite(text.data(), 1, value, out);
+  if (r.dupes->groups.empty()) {
+    std::fputs("[]", out);
+  } else {
+    std::fputs("[\n", out);
+    bool first = true;
+    for (const DuplicateGroup& g : r.dupes->groups) {
+      // Elements of a top-level member's array sit at depth 2 (4 spaces), as in dump(2).
+      const std::string one = group_to_json(r, g).dump(2, ' ', false, nlohmann::ordered_json::error_handler_t::replace);
+      std::string indented = first ? "    " : ",\n    ";
+      first = false;
+      for (char c : one) {
+        indented += c;
+        if (c == '\n') indented += "    ";
+      }
+      std::fwrite(indented.data(), 1, indented.size(), out);
+    }
+    std::fputs("\n  ]", out);
+  }
+  const size_t end = at + k_groups_marker.size();
+  std::fwrite(text.data() + end, 1, text.size() - end, out);
+}
+
+nlohmann::ordered_json dupes_to_json(const DupesReport& r, IncludeGroups groups_too) {
   nlohmann::ordered_json doc;
   doc["schema"] = "wsdedup.dupes/1";
   doc["roots"] = nlohmann::ordered_json::array();
   for (const auto& root : r.roots->roots()) doc["roots"].push_back(report::path_to_json(root.display));
   doc["min_size"] = r.min_size;
   auto& groups = doc["groups"] = nlohmann::ordered_json::array();
-  for (const DuplicateGroup& g : r.dupes->groups) {
-    nlohmann::ordered_json j;
-    j["size"] = g.size;
-    j["duplicate_bytes"] = g.duplicate_bytes;
-    j["reclaimable_bytes"] = g.reclaimable_bytes;
-    j["already_shared"] = g.already_shared;
-    j["inline_files"] = g.inline_files;
-    j["hash"] = hex(g.digest);
-    auto& paths = j["paths"] = nlohmann::ordered_json::array();
-    for (uint32_t f : g.files) paths.push_back(report::path_to_json(file_path(r, f)));
-    groups.push_back(std::move(j));
-  }
+  if (groups_too == IncludeGroups::yes)
+    for (const DuplicateGroup& g : r.dupes->groups) groups.push_back(group_to_json(r, g));
   auto& dirs = doc["identical_dirs"] = nlohmann::ordered_json::array();
   for (const IdenticalDirGroup& g : *r.dirs) {
     nlohmann::ordered_json j;

@@ -8,6 +8,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <cstdio>
 #include <string>
 
 namespace wsd::dupes {
@@ -40,7 +41,15 @@ struct DupesTextOptions {
 
 std::string render_dupes_text(const DupesReport& report, const DupesTextOptions& options);
 
-nlohmann::ordered_json dupes_to_json(const DupesReport& report);
+/// Whether dupes_to_json fills "groups" (write_dupes_json streams them instead).
+enum class IncludeGroups : uint8_t { no, yes };
+
+nlohmann::ordered_json dupes_to_json(const DupesReport& report, IncludeGroups groups = IncludeGroups::yes);
+
+/// Prints `doc` (dupes_to_json(report, IncludeGroups::no) plus any members the command
+/// added) as report::dump_json would print the full document, but writes the groups one at
+/// a time: the output is never held in memory (447 k paths of JSON cost ~250 MB as a tree).
+void write_dupes_json(const DupesReport& report, nlohmann::ordered_json doc, std::FILE* out);
 
 /// `group,size,reclaimable_bytes,hash,path` rows, RFC 4180 quoting.
 std::string render_dupes_csv(const DupesReport& report);

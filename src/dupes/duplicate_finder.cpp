@@ -25,7 +25,8 @@ struct HashPass {
   uint64_t bytes = 0;
 };
 
-// Hashes files[which[k]] with `scope_of(size)`, through the content pipeline.
+// Hashes files[which[k]] with `scope_of(size)`, through the content pipeline. `which` should
+// be in list order: consecutive jobs then share directories, which the reader opens once.
 template <typename ScopeOf>
 HashPass hash_files(const fs::RootSet& roots, const scan::FileList& list,
                     const std::vector<uint32_t>& which, const FinderOptions& options,
@@ -35,29 +36,27 @@ HashPass hash_files(const fs::RootSet& roots, const scan::FileList& list,
   ro.threads = options.threads;
   ro.partial_bytes = options.partial_bytes;
   ro.cross_fs = options.cross_fs;
+  ro.dir_path = [&list](uint32_t dir) { return list.paths.dir_path(dir); };
   content::DigestTable table(which.size());
-  std::vector<content::FileJob> jobs;
-  jobs.reserve(which.size());
-  for (size_t k = 0; k < which.size(); ++k) {
-    const scan::FileEntry& f = list.files[which[k]];
-    jobs.push_back(content::FileJob::of(k, f.root, f.rel_path, f.st, scope_of(f.st.size)));
-  }
-  std::vector<content::ReadResult> results;
-  const content::CachedHashStats cached = content::hash_with_catalog(
-      roots, jobs, ro, options.catalog, table, &results, progress);
-  const content::ReaderStats& stats = cached.reader;
+  std::vector<content::JobFailure> failures;
+  const content::CachedHashStats cached = content::hash_jobs_with_catalog(
+      roots, which.size(),
+      [&](size_t k) {
+        const scan::FileEntry& f = list.files[which[k]];
+        return content::FileJob::in_dir(k, f.root, f.dir, list.paths.name(f.name), f.st,
+                                        scope_of(f.st.size));
+      },
+      ro, options.catalog, table, &failures, progress);
   catalog_hits += cached.catalog_hits;
   HashPass pass;
   pass.digests = std::move(table.digests);
   pass.ok.resize(which.size());
-  pass.bytes = stats.bytes;
-  for (size_t k = 0; k < which.size(); ++k) {
-    pass.ok[k] = table.outcomes[k] == content::ReadOutcome::ok;
-    if (!pass.ok[k]) {
-      const content::ReadResult& r = results[k];
-      problems.push_back({which[k], r.outcome == content::ReadOutcome::changed ? "read" : r.op,
-                          r.outcome == content::ReadOutcome::changed ? 0 : r.err});
-    }
+  pass.bytes = cached.reader.bytes;
+  for (size_t k = 0; k < which.size(); ++k) pass.ok[k] = table.outcomes[k] == content::ReadOutcome::ok;
+  for (const content::JobFailure& f : failures) {
+    const content::ReadResult& r = f.result;
+    problems.push_back({which[f.index], r.outcome == content::ReadOutcome::changed ? "read" : r.op,
+                        r.outcome == content::ReadOutcome::changed ? 0 : r.err});
   }
   return pass;
 }
@@ -70,7 +69,7 @@ void check_sharing(const fs::RootSet& roots, const scan::FileList& list,
   std::vector<std::vector<fs::Extent>> extents(group.files.size());
   for (size_t m = 0; m < group.files.size(); ++m) {
     const scan::FileEntry& f = list.files[group.files[m]];
-    auto fd = open_listed_file(roots, f, options.cross_fs);
+    auto fd = open_listed_file(roots, list, group.files[m], options.cross_fs);
     if (!fd) {
       problems.push_back({group.files[m], "open", fd.error()});
       continue;
@@ -105,9 +104,10 @@ void check_sharing(const fs::RootSet& roots, const scan::FileList& list,
 
 } // namespace
 
-util::Result<util::Fd> open_listed_file(const fs::RootSet& roots, const scan::FileEntry& file,
-                                        bool cross_fs) {
-  auto fd = fs::open_beneath(roots[file.root].fd.get(), file.rel_path, false, cross_fs);
+util::Result<util::Fd> open_listed_file(const fs::RootSet& roots, const scan::FileList& list,
+                                        uint32_t index, bool cross_fs) {
+  const scan::FileEntry& file = list.files[index];
+  auto fd = fs::open_beneath(roots[file.root].fd.get(), list.rel_path(index), false, cross_fs);
   if (!fd) return fd;
   fs::FileStat st;
   if (const int err = fs::stat_fd(fd->get(), st); err != 0)
@@ -151,7 +151,9 @@ DuplicateSet find_duplicates(const fs::RootSet& roots, const scan::FileList& lis
                                       order.begin() + static_cast<long>(j));
     i = j;
   }
+  order = {};
   out.stats.candidates = candidates.size();
+  std::sort(candidates.begin(), candidates.end()); // read in list (directory) order
 
   // 2. Partial hash (small files: the whole file, which is then final).
   const uint64_t small_limit = 2 * options.partial_bytes;
@@ -166,62 +168,86 @@ DuplicateSet find_duplicates(const fs::RootSet& roots, const scan::FileList& lis
   out.stats.bytes_read += first.bytes;
   out.stats.seconds_partial = seconds_since(start);
 
-  struct Keyed {
-    uint64_t size;
-    content::Digest128 digest;
-    uint32_t file;
+  // One digest per candidate (the partial one, replaced by the full one where read), and
+  // candidate positions sorted by (size, digest): 21 bytes per candidate, no copies.
+  std::vector<content::Digest128> digest = std::move(first.digests);
+  std::vector<bool> ok = std::move(first.ok);
+  first = HashPass{};
+  auto sort_keys = [&](std::vector<uint32_t>& keys) {
+    std::sort(keys.begin(), keys.end(), [&](uint32_t a, uint32_t b) {
+      const uint64_t sa = files[candidates[a]].st.size, sb = files[candidates[b]].st.size;
+      if (sa != sb) return sa > sb;
+      if (digest[a] != digest[b]) return digest[a] < digest[b];
+      return candidates[a] < candidates[b];
+    });
   };
-  std::vector<Keyed> keyed;
-  for (size_t k = 0; k < candidates.size(); ++k)
-    if (first.ok[k]) keyed.push_back({files[candidates[k]].st.size, first.digests[k], candidates[k]});
-  auto by_key = [](const Keyed& a, const Keyed& b) {
-    if (a.size != b.size) return a.size > b.size;
-    if (a.digest != b.digest) return a.digest < b.digest;
-    return a.file < b.file;
+  auto same_key = [&](uint32_t a, uint32_t b) {
+    return files[candidates[a]].st.size == files[candidates[b]].st.size && digest[a] == digest[b];
   };
-  std::sort(keyed.begin(), keyed.end(), by_key);
+  std::vector<uint32_t> keys;
+  keys.reserve(candidates.size());
+  for (uint32_t k = 0; k < candidates.size(); ++k)
+    if (ok[k]) keys.push_back(k);
+  sort_keys(keys);
 
   // 3. Full hash of large files whose size and partial hash collide.
-  std::vector<uint32_t> second;
-  std::vector<Keyed> final_keyed;
-  for (size_t i = 0; i < keyed.size();) {
+  std::vector<uint32_t> second; // candidate positions, ascending (= list order)
+  std::vector<uint32_t> final_keys;
+  for (size_t i = 0; i < keys.size();) {
     size_t j = i;
-    while (j < keyed.size() && keyed[j].size == keyed[i].size && keyed[j].digest == keyed[i].digest) ++j;
+    while (j < keys.size() && same_key(keys[j], keys[i])) ++j;
     if (j - i >= 2) {
       for (size_t k = i; k < j; ++k) {
-        if (keyed[k].size <= small_limit) final_keyed.push_back(keyed[k]);
-        else second.push_back(keyed[k].file);
+        if (files[candidates[keys[k]]].st.size <= small_limit) final_keys.push_back(keys[k]);
+        else second.push_back(keys[k]);
       }
     }
     i = j;
   }
+  keys = {};
+  std::sort(second.begin(), second.end());
+  std::vector<uint32_t> second_files(second.size());
+  for (size_t k = 0; k < second.size(); ++k) second_files[k] = candidates[second[k]];
   start = Clock::now();
   HashPass full = hash_files(
-      roots, list, second, options, [](uint64_t) { return content::ReadScope::whole; },
+      roots, list, second_files, options, [](uint64_t) { return content::ReadScope::whole; },
       out.problems, progress, out.stats.catalog_hits);
   out.stats.full_hashed = second.size();
   out.stats.bytes_read += full.bytes;
   out.stats.seconds_full = seconds_since(start);
-  for (size_t k = 0; k < second.size(); ++k)
-    if (full.ok[k]) final_keyed.push_back({files[second[k]].st.size, full.digests[k], second[k]});
-  std::sort(final_keyed.begin(), final_keyed.end(), by_key);
+  for (size_t k = 0; k < second.size(); ++k) {
+    if (!full.ok[k]) continue;
+    digest[second[k]] = full.digests[k];
+    final_keys.push_back(second[k]);
+  }
+  full = HashPass{};
+  second_files = {};
+  sort_keys(final_keys);
 
-  // 4. Groups; then storage already shared.
-  for (size_t i = 0; i < final_keyed.size();) {
+  // 4. Groups (counted first: no regrowth of the group vector); then storage already shared.
+  size_t group_count = 0;
+  for (size_t i = 0; i < final_keys.size();) {
     size_t j = i;
-    while (j < final_keyed.size() && final_keyed[j].size == final_keyed[i].size &&
-           final_keyed[j].digest == final_keyed[i].digest)
-      ++j;
+    while (j < final_keys.size() && same_key(final_keys[j], final_keys[i])) ++j;
+    if (j - i >= 2) ++group_count;
+    i = j;
+  }
+  out.groups.reserve(group_count);
+  for (size_t i = 0; i < final_keys.size();) {
+    size_t j = i;
+    while (j < final_keys.size() && same_key(final_keys[j], final_keys[i])) ++j;
     if (j - i >= 2) {
       DuplicateGroup g;
-      g.size = final_keyed[i].size;
-      g.digest = final_keyed[i].digest;
-      for (size_t k = i; k < j; ++k) g.files.push_back(final_keyed[k].file);
+      g.size = files[candidates[final_keys[i]]].st.size;
+      g.digest = digest[final_keys[i]];
+      for (size_t k = i; k < j; ++k) g.files.push_back(candidates[final_keys[k]]);
       std::sort(g.files.begin(), g.files.end()); // FileList order = (root, path)
       out.groups.push_back(std::move(g));
     }
     i = j;
   }
+  final_keys = {};
+  digest = {};
   start = Clock::now();
   std::vector<fs::FsKind> kinds;
   for (const auto& r : roots.roots()) kinds.push_back(fs::fs_kind(r.fd.get()));

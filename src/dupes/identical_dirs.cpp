@@ -16,17 +16,12 @@ namespace {
 using content::Digest128;
 
 struct Child {
-  std::string name;
+  std::string_view name;
   fs::EntryType type;
   Digest128 token;
 };
 
 struct Node {
-  uint32_t root = 0;
-  std::string rel_path;
-  uint32_t depth = 0;
-  uint32_t parent = UINT32_MAX;
-  std::vector<Child> children;
   uint64_t logical = 0;
   uint64_t allocated = 0;
   uint64_t files = 0;
@@ -34,24 +29,8 @@ struct Node {
   Digest128 token;
 };
 
-std::string node_key(uint32_t root, std::string_view rel_path) {
-  std::string key(reinterpret_cast<const char*>(&root), sizeof root);
-  key.append(rel_path);
-  return key;
-}
-
-std::string_view parent_of(std::string_view rel_path) {
-  const size_t slash = rel_path.rfind('/');
-  return slash == std::string_view::npos ? std::string_view() : rel_path.substr(0, slash);
-}
-
-std::string_view name_of(std::string_view rel_path) {
-  const size_t slash = rel_path.rfind('/');
-  return slash == std::string_view::npos ? rel_path : rel_path.substr(slash + 1);
-}
-
-Digest128 tagged_hash(char tag, std::string_view bytes) {
-  std::string buf(1, tag);
+Digest128 tagged_hash(char tag, std::string_view bytes, std::string& buf) {
+  buf.assign(1, tag);
   buf.append(bytes);
   return content::hash_bytes(std::as_bytes(std::span(buf.data(), buf.size())));
 }
@@ -66,26 +45,34 @@ std::string_view raw(const T& value) {
 std::vector<IdenticalDirGroup> find_identical_dirs(const fs::RootSet& roots,
                                                    const scan::FileList& list,
                                                    const DuplicateSet& dupes, bool cross_fs) {
-  std::vector<Node> nodes;
-  std::unordered_map<std::string, uint32_t> index;
-  auto add_node = [&](uint32_t root, std::string_view rel_path) {
-    const auto [it, inserted] = index.emplace(node_key(root, rel_path), static_cast<uint32_t>(nodes.size()));
-    if (inserted) {
-      Node n;
-      n.root = root;
-      n.rel_path = std::string(rel_path);
-      n.depth = rel_path.empty() ? 0 : static_cast<uint32_t>(std::count(rel_path.begin(), rel_path.end(), '/') + 1);
-      nodes.push_back(std::move(n));
+  const scan::PathArena& paths = list.paths;
+  const auto ndirs = static_cast<uint32_t>(paths.dir_count());
+  std::vector<Node> nodes(ndirs);
+  std::string scratch;
+
+  // Children of every directory: (kind << 32 | index), grouped by directory.
+  enum : uint64_t { k_file = 0, k_tree = 1, k_dir = 2 };
+  std::unordered_map<fs::InodeKey, uint32_t, fs::InodeKeyHash> linked;
+  std::vector<uint32_t> offsets(size_t{ndirs} + 2, 0);
+  for (uint32_t i = 0; i < list.files.size(); ++i) {
+    const scan::FileEntry& f = list.files[i];
+    if (f.nlink > 1) {
+      linked.emplace(fs::InodeKey{f.st.dev, f.st.ino}, i);
+      continue; // every name is in tree_entries
     }
-    return it->second;
-  };
-  for (uint32_t r = 0; r < roots.size(); ++r) add_node(r, "");
-  for (const auto& e : list.tree_entries)
-    if (e.type == fs::EntryType::directory) add_node(e.root, e.rel_path);
-  auto parent_node = [&](uint32_t root, std::string_view rel_path) -> Node* {
-    const auto it = index.find(node_key(root, parent_of(rel_path)));
-    return it == index.end() ? nullptr : &nodes[it->second];
-  };
+    offsets[f.dir + 2]++;
+  }
+  for (const auto& e : list.tree_entries) offsets[e.dir + 2]++;
+  for (uint32_t d = 0; d < ndirs; ++d)
+    if (paths.dir(d).parent != scan::k_no_dir) offsets[paths.dir(d).parent + 2]++;
+  for (size_t d = 2; d < offsets.size(); ++d) offsets[d] += offsets[d - 1];
+  std::vector<uint64_t> items(offsets.back());
+  auto put = [&](uint32_t dir, uint64_t item) { items[offsets[dir + 1]++] = item; };
+  for (uint32_t i = 0; i < list.files.size(); ++i)
+    if (list.files[i].nlink <= 1) put(list.files[i].dir, (k_file << 32) | i);
+  for (uint32_t i = 0; i < list.tree_entries.size(); ++i) put(list.tree_entries[i].dir, (k_tree << 32) | i);
+  for (uint32_t d = 0; d < ndirs; ++d)
+    if (paths.dir(d).parent != scan::k_no_dir) put(paths.dir(d).parent, (k_dir << 32) | d);
 
   // Content tokens of regular files.
   auto file_token = [&](uint32_t i) {
@@ -94,98 +81,91 @@ std::vector<IdenticalDirGroup> find_identical_dirs(const fs::RootSet& roots,
       const Digest128 d = dupes.groups[dupes.group_of[i]].digest;
       std::string buf(raw(f.st.size));
       buf.append(raw(d));
-      return tagged_hash('G', buf);
+      return tagged_hash('G', buf, scratch);
     }
-    if (f.st.size == 0) return tagged_hash('E', {});
-    return tagged_hash('U', raw(i)); // unique content: its directory is unique too
+    if (f.st.size == 0) return tagged_hash('E', {}, scratch);
+    return tagged_hash('U', raw(i), scratch); // unique content: its directory is unique too
   };
-  auto add_file = [&](Node& parent, std::string_view rel_path, uint32_t i) {
-    const scan::FileEntry& f = list.files[i];
-    parent.children.push_back({std::string(name_of(rel_path)), fs::EntryType::regular, file_token(i)});
-    parent.logical += f.st.size;
-    parent.allocated += f.st.allocated_bytes();
-    parent.files++;
-    parent.entries++;
-  };
-  std::unordered_map<fs::InodeKey, uint32_t, fs::InodeKeyHash> linked;
-  for (uint32_t i = 0; i < list.files.size(); ++i) {
-    const scan::FileEntry& f = list.files[i];
-    if (f.st.nlink > 1) {
-      linked.emplace(fs::InodeKey{f.st.dev, f.st.ino}, i);
-      continue; // every name is in tree_entries
-    }
-    if (Node* p = parent_node(f.root, f.rel_path)) add_file(*p, f.rel_path, i);
-  }
   uint32_t unknown = 0;
-  for (const auto& e : list.tree_entries) {
-    if (e.type == fs::EntryType::directory) continue;
-    Node* p = parent_node(e.root, e.rel_path);
-    if (!p) continue;
-    if (e.type == fs::EntryType::regular) {
-      const auto it = linked.find({e.dev, e.ino});
-      if (it != linked.end()) {
-        add_file(*p, e.rel_path, it->second);
+  std::vector<Child> children;
+  std::string buf;
+  // Bottom-up Merkle hashes: a directory's index is always above its parent's.
+  for (uint32_t d = ndirs; d-- > 0;) {
+    Node& n = nodes[d];
+    children.clear();
+    auto add_file = [&](std::string_view name, uint32_t i) {
+      const scan::FileEntry& f = list.files[i];
+      children.push_back({name, fs::EntryType::regular, file_token(i)});
+      n.logical += f.st.size;
+      n.allocated += f.st.allocated_bytes();
+      n.files++;
+      n.entries++;
+    };
+    for (uint32_t k = offsets[d]; k < offsets[d + 1]; ++k) {
+      const uint64_t item = items[k];
+      const auto i = static_cast<uint32_t>(item);
+      if ((item >> 32) == k_file) {
+        add_file(paths.name(list.files[i].name), i);
         continue;
       }
-      p->children.push_back({std::string(name_of(e.rel_path)), e.type, tagged_hash('X', raw(++unknown))});
-      p->entries++;
-      continue;
-    }
-    Digest128 token = tagged_hash('X', raw(++unknown));
-    if (e.type == fs::EntryType::symlink) {
-      auto dir = fs::open_beneath(roots[e.root].fd.get(), parent_of(e.rel_path), true, cross_fs);
-      if (dir) {
-        char target[PATH_MAX];
-        const std::string name(name_of(e.rel_path));
-        const ssize_t n = ::readlinkat(dir->get(), name.c_str(), target, sizeof target);
-        if (n >= 0) token = tagged_hash('L', std::string_view(target, static_cast<size_t>(n)));
+      if ((item >> 32) == k_dir) {
+        const Node& c = nodes[i];
+        children.push_back({paths.name(paths.dir(i).name), fs::EntryType::directory, c.token});
+        n.logical += c.logical;
+        n.allocated += c.allocated;
+        n.files += c.files;
+        n.entries += c.entries + 1;
+        continue;
       }
-    } else if (e.type != fs::EntryType::regular) {
-      token = tagged_hash('S', raw(e.type)); // fifo, socket, device: same type, same token
+      const scan::TreeEntry& e = list.tree_entries[i];
+      const std::string_view name = paths.name(e.name);
+      if (e.type == fs::EntryType::regular) {
+        const auto it = linked.find({e.dev, e.ino});
+        if (it != linked.end()) {
+          add_file(name, it->second);
+          continue;
+        }
+        children.push_back({name, e.type, tagged_hash('X', raw(++unknown), scratch)});
+        n.entries++;
+        continue;
+      }
+      Digest128 token = tagged_hash('X', raw(++unknown), scratch);
+      if (e.type == fs::EntryType::symlink) {
+        auto dir = fs::open_beneath(roots[paths.dir(d).root].fd.get(), paths.dir_path(d), true, cross_fs);
+        if (dir) {
+          char target[PATH_MAX];
+          const std::string cname(name);
+          const ssize_t len = ::readlinkat(dir->get(), cname.c_str(), target, sizeof target);
+          if (len >= 0) token = tagged_hash('L', std::string_view(target, static_cast<size_t>(len)), scratch);
+        }
+      } else {
+        token = tagged_hash('S', raw(e.type), scratch); // fifo, socket, device: same type, same token
+      }
+      children.push_back({name, e.type, token});
+      n.entries++;
     }
-    p->children.push_back({std::string(name_of(e.rel_path)), e.type, token});
-    p->entries++;
-  }
-
-  // Bottom-up Merkle hashes.
-  std::vector<uint32_t> by_depth(nodes.size());
-  for (uint32_t i = 0; i < nodes.size(); ++i) by_depth[i] = i;
-  std::sort(by_depth.begin(), by_depth.end(),
-            [&](uint32_t a, uint32_t b) { return nodes[a].depth > nodes[b].depth; });
-  for (uint32_t i : by_depth) {
-    Node& n = nodes[i];
-    std::sort(n.children.begin(), n.children.end(),
+    std::sort(children.begin(), children.end(),
               [](const Child& a, const Child& b) { return a.name < b.name; });
-    std::string buf;
-    for (const Child& c : n.children) {
+    buf.clear();
+    for (const Child& c : children) {
       buf.append(raw(static_cast<uint32_t>(c.name.size())));
       buf.append(c.name);
       buf.append(raw(c.type));
       buf.append(raw(c.token));
     }
-    n.token = tagged_hash('D', buf);
-    n.children = {};
-    if (n.depth == 0) continue;
-    const auto it = index.find(node_key(n.root, parent_of(n.rel_path)));
-    if (it == index.end()) continue;
-    Node& p = nodes[it->second];
-    n.parent = it->second;
-    p.children.push_back({std::string(name_of(n.rel_path)), fs::EntryType::directory, n.token});
-    p.logical += n.logical;
-    p.allocated += n.allocated;
-    p.files += n.files;
-    p.entries += n.entries + 1;
+    n.token = tagged_hash('D', buf, scratch);
   }
+  items = {};
 
   // Groups of equal tokens holding some bytes; only the outermost.
   std::vector<uint32_t> order;
-  for (uint32_t i = 0; i < nodes.size(); ++i)
+  for (uint32_t i = 0; i < ndirs; ++i)
     if (nodes[i].logical > 0) order.push_back(i);
   std::sort(order.begin(), order.end(), [&](uint32_t a, uint32_t b) {
     if (nodes[a].token != nodes[b].token) return nodes[a].token < nodes[b].token;
     return a < b;
   });
-  std::vector<uint32_t> group_size(nodes.size(), 1);
+  std::vector<uint32_t> group_size(ndirs, 1);
   for (size_t i = 0; i < order.size();) {
     size_t j = i;
     while (j < order.size() && nodes[order[j]].token == nodes[order[i]].token) ++j;
@@ -199,12 +179,12 @@ std::vector<IdenticalDirGroup> find_identical_dirs(const fs::RootSet& roots,
     if (j - i >= 2) {
       bool nested = true; // every member's parent is itself one of identical dirs
       for (size_t k = i; k < j && nested; ++k) {
-        const uint32_t p = nodes[order[k]].parent;
-        nested = p != UINT32_MAX && group_size[p] >= 2;
+        const uint32_t p = paths.dir(order[k]).parent;
+        nested = p != scan::k_no_dir && group_size[p] >= 2;
       }
       if (!nested) {
         IdenticalDirGroup g;
-        for (size_t k = i; k < j; ++k) g.dirs.push_back({nodes[order[k]].root, nodes[order[k]].rel_path});
+        for (size_t k = i; k < j; ++k) g.dirs.push_back({paths.dir(order[k]).root, paths.dir_path(order[k])});
         std::sort(g.dirs.begin(), g.dirs.end(), [](const DirRef& a, const DirRef& b) {
           if (a.root != b.root) return a.root < b.root;
           return a.rel_path < b.rel_path;

@@ -9,101 +9,64 @@ namespace {
 
 constexpr unsigned k_shard_bits = 6;
 
-struct Slot {
+struct ChunkSlot {
   uint64_t hash_lo;
   uint32_t hash_hi;
   uint32_t length; // 0: empty (chunks are never empty)
 };
-static_assert(sizeof(Slot) == 16);
-
-size_t reduce(uint64_t h, size_t n) {
-  return static_cast<size_t>(((h >> 32) * static_cast<uint64_t>(n)) >> 32);
-}
+static_assert(sizeof(ChunkSlot) == 16);
 
 } // namespace
 
-struct ChunkIndex::Shard {
-  mutable std::mutex mutex;
-  std::vector<Slot> slots = std::vector<Slot>(64, Slot{0, 0, 0});
-  size_t used = 0;
-  ChunkTotals totals;
+struct ChunkIndex::Traits {
+  using Key = ChunkKey;
+  using Slot = ChunkSlot;
+  using ShardExtra = ChunkTotals;
 
-  size_t probe(const ChunkKey& k) const {
-    size_t i = reduce(k.hash_lo, slots.size());
-    while (slots[i].length != 0 &&
-           (slots[i].hash_lo != k.hash_lo || slots[i].hash_hi != k.hash_hi ||
-            slots[i].length != k.length)) {
-      if (++i == slots.size()) {
-        i = 0;
-      }
-    }
-    return i;
+  static bool empty(const Slot& s) { return s.length == 0; }
+  static bool matches(const Slot& s, const Key& k) {
+    return s.hash_lo == k.hash_lo && s.hash_hi == k.hash_hi && s.length == k.length;
   }
-
-  void grow() {
-    std::vector<Slot> old = std::move(slots);
-    slots.assign(old.size() * 2, Slot{0, 0, 0});
-    for (const Slot& s : old) {
-      if (s.length == 0) {
-        continue;
-      }
-      size_t i = reduce(s.hash_lo, slots.size());
-      while (slots[i].length != 0) {
-        if (++i == slots.size()) {
-          i = 0;
-        }
-      }
-      slots[i] = s;
-    }
-  }
+  static uint64_t place(const Slot& s) { return s.hash_lo; }
+  static uint64_t place(const Key& k) { return k.hash_lo; }
+  static uint32_t shard_word(const Key& k) { return k.hash_hi; }
 };
 
-ChunkIndex::ChunkIndex() {
-  for (size_t i = 0; i < (size_t{1} << k_shard_bits); ++i) {
-    m_shards.push_back(std::make_unique<Shard>());
-  }
-}
+namespace {
+using Table = model::ShardedTable<ChunkIndex::Traits>;
+} // namespace
+
+ChunkIndex::ChunkIndex() : m_table(std::make_unique<Table>(k_shard_bits)) {}
 
 ChunkIndex::~ChunkIndex() = default;
 
 void ChunkIndex::add(const ChunkKey& key) {
-  Shard& shard = *m_shards[key.hash_hi >> (32 - k_shard_bits)];
-  std::lock_guard lock(shard.mutex);
-  ++shard.totals.chunks;
-  shard.totals.bytes += key.length;
-  size_t i = shard.probe(key);
-  if (shard.slots[i].length != 0) {
-    return;
-  }
-  if ((shard.used + 1) * 4 > shard.slots.size() * 3) {
-    shard.grow();
-    i = shard.probe(key);
-  }
-  shard.slots[i] = Slot{key.hash_lo, key.hash_hi, key.length};
-  ++shard.used;
-  ++shard.totals.unique_chunks;
-  shard.totals.unique_bytes += key.length;
+  m_table->with_shard(key, [&](Table::Shard& shard) {
+    ChunkTotals& t = shard.extra();
+    ++t.chunks;
+    t.bytes += key.length;
+    if (shard.find(key) != Table::npos) {
+      return;
+    }
+    shard.insert(ChunkSlot{key.hash_lo, key.hash_hi, key.length});
+    ++t.unique_chunks;
+    t.unique_bytes += key.length;
+  });
 }
 
 ChunkTotals ChunkIndex::totals() const {
   ChunkTotals t;
-  for (const auto& shard : m_shards) {
-    std::lock_guard lock(shard->mutex);
-    t.chunks += shard->totals.chunks;
-    t.bytes += shard->totals.bytes;
-    t.unique_chunks += shard->totals.unique_chunks;
-    t.unique_bytes += shard->totals.unique_bytes;
-  }
+  m_table->for_each_shard([&](const Table::Shard& shard, size_t) {
+    t.chunks += shard.extra().chunks;
+    t.bytes += shard.extra().bytes;
+    t.unique_chunks += shard.extra().unique_chunks;
+    t.unique_bytes += shard.extra().unique_bytes;
+  });
   return t;
 }
 
 uint64_t ChunkIndex::index_bytes() const {
-  uint64_t n = 0;
-  for (const auto& shard : m_shards) {
-    std::lock_guard lock(shard->mutex);
-    n += shard->slots.capacity() * sizeof(Slot);
-  }
-  return n;
+  return m_table->index_bytes();
 }
 
 ChunkModel::ChunkModel(std::vector<uint32_t> averages) : m_averages(std::move(averages)) {

@@ -1,5 +1,7 @@
 #include "estimate/estimate_run.hpp"
 
+#include "catalog/block_rows.hpp"
+#include "content/cached_hashes.hpp"
 #include "content/file_hasher.hpp"
 #include "model/write_policy.hpp"
 #include "util/error.hpp"
@@ -14,23 +16,60 @@
 namespace wsd::estimate {
 namespace {
 
-// Everything one reader thread feeds, composed so each file is read once.
+int64_t wall_clock_ns() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+std::string encode_digest(const content::Digest128& d) {
+  std::string s(16, '\0');
+  std::memcpy(s.data(), &d.low, 8);
+  std::memcpy(s.data() + 8, &d.high, 8);
+  return s;
+}
+
+bool decode_digest(const std::string& s, content::Digest128& d) {
+  if (s.size() != 16) return false;
+  std::memcpy(&d.low, s.data(), 8);
+  std::memcpy(&d.high, s.data() + 8, 8);
+  return true;
+}
+
+// The catalog side of a run: which rows a file needs, loaded once, and where to store.
+struct CatalogLink {
+  catalog::Catalog* catalog = nullptr;
+  const catalog::FilesystemIds* fs_ids = nullptr;
+  std::vector<std::string> lane_params; // zfs-blocks params per recordsize lane
+  catalog::Catalog::Snapshot digests;   // xxh3-128 rows
+  std::vector<catalog::Catalog::Snapshot> lanes;
+
+  catalog::FileIdentity identity(const fs::FileStat& st) const {
+    return catalog::FileIdentity::of(fs_ids->of(st.dev), st);
+  }
+};
+
+// Everything one reader thread feeds, composed so each file is read once. With a catalog it
+// also records each read file's rows, and replays files whose rows are fresh.
 class EstimateConsumer final : public content::ContentConsumer {
 public:
   EstimateConsumer(model::ZfsModel& model, Attribution& attribution, ChunkModel* chunks,
                    content::DigestTable& digests, const scan::FileList& files,
                    const fs::RootSet& roots, std::mutex& error_mutex,
-                   std::vector<scan::ReportedError>& errors)
+                   std::vector<scan::ReportedError>& errors, const CatalogLink* link)
       : m_model(model), m_attribution(attribution.make_thread()),
-        m_hasher(content::make_file_hasher(digests)), m_files(files), m_roots(roots),
-        m_error_mutex(error_mutex), m_errors(errors) {
+        m_hasher(content::make_file_hasher(digests)), m_digests(digests), m_files(files),
+        m_roots(roots), m_error_mutex(error_mutex), m_errors(errors), m_link(link),
+        m_model_config(model) {
     m_model.feeder().set_observer(m_attribution.get());
+    m_model.feeder().set_recording(m_link != nullptr);
     if (chunks != nullptr) {
       m_chunks = std::make_unique<ChunkFeeder>(*chunks);
     }
   }
 
   void begin(const content::FileJob& job) override {
+    m_started_ns = wall_clock_ns();
     m_attribution->set_file(m_files.files.at(job.id));
     m_model.begin(job);
     m_hasher->begin(job);
@@ -60,17 +99,71 @@ public:
       m_errors.push_back({m_roots.display_path(job.root, job.rel_path), result.op,
                           util::errno_text(result.err)});
     }
+    if (ok && m_link != nullptr && job.mtime_ns != 0) store(job);
+  }
+
+  /// Feeds file `id` from its catalog rows instead of its bytes; false (nothing counted)
+  /// when a row is missing, stale or malformed, or lacks a fate this run needs.
+  bool replay(size_t id) {
+    const scan::FileEntry& f = m_files.files.at(id);
+    const catalog::FileIdentity now = m_link->identity(f.st);
+    const catalog::Row* digest_row = m_link->digests.find(now);
+    content::Digest128 digest;
+    if (digest_row == nullptr || !decode_digest(digest_row->value, digest)) return false;
+    model::ZfsFileFeeder& feeder = m_model.feeder();
+    m_lane_records.resize(m_model_config.lanes());
+    for (size_t lane = 0; lane < m_model_config.lanes(); ++lane) {
+      const catalog::Row* row = m_link->lanes[lane].find(now);
+      if (row == nullptr) return false;
+      auto blocks = catalog::decode_blocks(
+          row->value, catalog::block_count(f.st.size, m_model_config.config(lane).recordsize));
+      if (!blocks) return false;
+      m_lane_records[lane] = std::move(*blocks);
+    }
+    m_attribution->set_file(f);
+    feeder.begin_file(f.st.size);
+    for (size_t lane = 0; lane < m_lane_records.size(); ++lane) {
+      for (const model::BlockRecord& b : m_lane_records[lane]) {
+        if (!feeder.replay_block(lane, b)) {
+          feeder.end_file(model::FileOutcome::discard);
+          return false;
+        }
+      }
+    }
+    feeder.end_file(model::FileOutcome::commit);
+    m_attribution->file_committed();
+    m_digests.digests.at(id) = digest;
+    m_digests.outcomes.at(id) = content::ReadOutcome::ok;
+    return true;
   }
 
 private:
+  // Queues the rows of a file just read: its digest and each lane's blocks.
+  void store(const content::FileJob& job) {
+    catalog::Row row;
+    row.id = {m_link->fs_ids->of(job.dev), job.ino, job.size, job.mtime_ns, job.ctime_ns};
+    row.computed_ns = m_started_ns; // the read began here: later changes are not in it
+    row.value = encode_digest(m_digests.digests.at(job.id));
+    m_link->catalog->put(content::hash_kind(content::ReadScope::whole), "", row, job.rel_path);
+    for (size_t lane = 0; lane < m_model_config.lanes(); ++lane) {
+      row.value = catalog::encode_blocks(m_model.feeder().recorded(lane));
+      m_link->catalog->put(catalog::k_zfs_blocks_kind, m_link->lane_params[lane], row, job.rel_path);
+    }
+  }
+
   model::ZfsModelConsumer m_model;
   std::unique_ptr<ThreadAttribution> m_attribution;
   std::unique_ptr<content::ContentConsumer> m_hasher;
   std::unique_ptr<ChunkFeeder> m_chunks;
+  content::DigestTable& m_digests;
   const scan::FileList& m_files;
   const fs::RootSet& m_roots;
   std::mutex& m_error_mutex;
   std::vector<scan::ReportedError>& m_errors;
+  const CatalogLink* m_link;
+  const model::ZfsModel& m_model_config;
+  int64_t m_started_ns = 0;
+  std::vector<std::vector<model::BlockRecord>> m_lane_records;
 };
 
 uint64_t scaled(double v) {
@@ -201,6 +294,29 @@ WholeFileResult whole_file_sharing(const scan::FileList& files,
   return r;
 }
 
+std::shared_ptr<CatalogPreload> preload_catalog_rows(const EstimateOptions& options) {
+  if (options.catalog == nullptr || !options.cdc_averages.empty()) return nullptr;
+  auto preload = std::make_shared<CatalogPreload>();
+  for (uint32_t rs : options.model.recordsizes) {
+    model::ModelConfig c;
+    c.profile = options.model.profile;
+    c.recordsize = rs;
+    c.ashift = options.model.ashift;
+    c.compression = options.model.compression;
+    c.copies = options.model.copies;
+    preload->lane_params.push_back(catalog::zfs_block_params(c, options.model.holes));
+  }
+  catalog::Catalog* cat = options.catalog;
+  CatalogPreload* p = preload.get(); // the shared_ptr outlives the future's wait in run_estimate
+  preload->loaded = std::async(std::launch::async, [cat, p] {
+    p->digests = cat->load(content::hash_kind(content::ReadScope::whole), "");
+    for (const std::string& params : p->lane_params) {
+      p->lanes.push_back(cat->load(catalog::k_zfs_blocks_kind, params));
+    }
+  });
+  return preload;
+}
+
 EstimateResult run_estimate(const fs::RootSet& roots, const scan::FileList& files,
                             const EstimateOptions& options, content::ReaderProgress* progress) {
   EstimateResult result;
@@ -213,23 +329,57 @@ EstimateResult run_estimate(const fs::RootSet& roots, const scan::FileList& file
   content::DigestTable digests(files.files.size());
   std::mutex error_mutex;
 
+  // The catalog: loaded once (in the background since before the scan, when the caller
+  // preloaded); CDC chunks are not stored yet, so a CDC run reads every file (and still
+  // stores the rows it computes).
+  std::unique_ptr<CatalogLink> link;
+  std::unique_ptr<catalog::FilesystemIds> fs_ids;
+  std::shared_ptr<CatalogPreload> preload = options.preload ? options.preload : preload_catalog_rows(options);
+  if (options.catalog != nullptr) {
+    fs_ids = std::make_unique<catalog::FilesystemIds>(roots);
+    link = std::make_unique<CatalogLink>();
+    link->catalog = options.catalog;
+    link->fs_ids = fs_ids.get();
+    for (size_t lane = 0; lane < zm.lanes(); ++lane) {
+      link->lane_params.push_back(catalog::zfs_block_params(zm.config(lane), options.model.holes));
+    }
+    if (preload) {
+      preload->loaded.get();
+      link->digests = std::move(preload->digests);
+      link->lanes = std::move(preload->lanes);
+    }
+  }
+  const bool replay = link != nullptr && options.cdc_averages.empty();
+
   content::ReaderOptions ro;
   ro.threads = options.threads;
   ro.cross_fs = options.cross_fs;
   content::ContentReader reader(roots, ro);
   const auto t0 = std::chrono::steady_clock::now();
+  auto make_consumer = [&]() {
+    return std::make_unique<EstimateConsumer>(zm, attribution, chunks.get(), digests, files,
+                                              roots, error_mutex, result.errors, link.get());
+  };
   result.reader = reader.run(
       [&](const std::function<void(content::FileJob)>& push) {
+        // Files with fresh rows are replayed here, on the producer's thread, while the
+        // readers read the others.
+        std::unique_ptr<EstimateConsumer> replayer = replay ? make_consumer() : nullptr;
         for (size_t i = 0; i < files.files.size(); ++i) {
+          if (replayer && replayer->replay(i)) {
+            ++result.catalog_hits;
+            continue;
+          }
           const scan::FileEntry& f = files.files[i];
-          push(content::FileJob::of(i, f.root, f.rel_path, f.st));
+          push(content::FileJob::of(i, f.root, files.rel_path(i), f.st));
+          ++result.catalog_misses;
         }
       },
       [&](unsigned /*thread*/) -> std::unique_ptr<content::ContentConsumer> {
-        return std::make_unique<EstimateConsumer>(zm, attribution, chunks.get(), digests, files,
-                                                  roots, error_mutex, result.errors);
+        return make_consumer();
       },
       progress);
+  if (link) options.catalog->flush();
   result.read_seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 

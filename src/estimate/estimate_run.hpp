@@ -4,6 +4,7 @@
 // attribution to categories and workspaces on the first one), the whole-file hash
 // (XXH3-128) for the reflink and hardlink alternatives, and optionally FastCDC chunking.
 
+#include "catalog/catalog.hpp"
 #include "content/content_reader.hpp"
 #include "content/file_hasher.hpp"
 #include "estimate/attribution.hpp"
@@ -16,9 +17,14 @@
 #include "scan/usage_report.hpp"
 
 #include <cstdint>
+#include <future>
+#include <memory>
+#include <string>
 #include <vector>
 
 namespace wsd::estimate {
+
+struct CatalogPreload;
 
 /// What to run.
 struct EstimateOptions {
@@ -26,7 +32,25 @@ struct EstimateOptions {
   std::vector<uint32_t> cdc_averages; // empty: no CDC
   unsigned threads = 0;               // content reader threads (0: one per core)
   bool cross_fs = false;
+  /// Rows of unchanged files replace their reads, and every file read is stored (null: no
+  /// catalog). Not used with CDC, whose chunks the catalog does not hold yet.
+  catalog::Catalog* catalog = nullptr;
+  /// Rows of `catalog` already being loaded (preload_catalog_rows); null: loaded by the run.
+  std::shared_ptr<CatalogPreload> preload;
 };
+
+/// The catalog rows a run needs (whole-file digests, each lane's blocks), loading on a
+/// background thread. Start it before the scan, so the load overlaps the walk.
+struct CatalogPreload {
+  std::vector<std::string> lane_params; // zfs-blocks params per recordsize lane
+  catalog::Catalog::Snapshot digests;
+  std::vector<catalog::Catalog::Snapshot> lanes;
+  std::future<void> loaded; // ready when the snapshots are filled (get() rethrows)
+};
+
+/// Starts loading what a run with `options` (its catalog set) needs; null without a catalog
+/// or with CDC (whose chunks the catalog does not hold yet).
+std::shared_ptr<CatalogPreload> preload_catalog_rows(const EstimateOptions& options);
 
 /// The model's answer for one recordsize.
 struct LaneResult {
@@ -71,6 +95,8 @@ struct EstimateResult {
   double read_seconds = 0;
   uint64_t cdc_index_bytes = 0;
   uint64_t digest_bytes = 0;    // per-file hash table
+  uint64_t catalog_hits = 0;    // files replayed from the catalog (not read)
+  uint64_t catalog_misses = 0;  // files read (no fresh, complete rows)
 };
 
 /// Reads every file of `files` once and models it. `progress` may be null.

@@ -7,6 +7,7 @@
 #include "util/error.hpp"
 
 #include <cstdint>
+#include <span>
 
 namespace wsd::fs {
 
@@ -29,6 +30,23 @@ struct DedupeResult {
 /// destination's status each time).
 DedupeResult dedupe_range(int src_fd, int dst_fd, uint64_t length,
                           uint64_t max_per_call = 16ULL << 20);
+
+/// One destination of dedupe_ranges: its fd, and afterwards what the kernel answered for it.
+struct DedupeTarget {
+  int fd = -1;
+  DedupeResult result;
+};
+
+/// The most destinations one FIDEDUPERANGE call takes (its argument must fit in a page).
+constexpr size_t k_max_dedupe_targets = 120;
+
+/// Shares [0, length) of every target with the same range of `src_fd`: one FIDEDUPERANGE
+/// per `max_per_call` chunk covers all targets still going (the kernel compares and shares
+/// each under lock and answers per destination). A target the kernel shares less of than
+/// asked continues alone (dedupe_range's loop); "differs" and errors stop only that target.
+/// At most k_max_dedupe_targets per call: more are processed in batches.
+void dedupe_ranges(int src_fd, std::span<DedupeTarget> targets, uint64_t length,
+                   uint64_t max_per_call = 16ULL << 20);
 
 /// FICLONE: makes `dst_fd` (a file this process just created) share all of `src_fd`.
 /// Returns 0 or errno.

@@ -54,6 +54,23 @@ void split(std::span<const uint64_t> hashes, uint32_t depth, size_t per_leaf, Wa
 
 } // namespace
 
+uint64_t zdb_fill_count(uint64_t blocks, uint32_t indirect_shift, ZdbFillRule rule) {
+  if (blocks == 0 || rule == ZdbFillRule::all_blkptrs) {
+    return blocks;
+  }
+  // The object's dnode has 3 block pointers (dnode_allocate(): 1 + (DN_MAX_BONUSLEN -
+  // bonuslen) >> SPA_BLKPTRSHIFT with no bonus); each indirect block holds
+  // 2^(indirect_shift - 7) pointers. dn_nlevels grows until 3 x epb^(levels - 1) blocks fit.
+  const uint64_t epb = uint64_t{1} << (indirect_shift - 7);
+  uint64_t span = 1; // L0 blocks under one top-level pointer
+  while (span * 3 < blocks) {
+    span *= epb;
+  }
+  // Only dn_blkptr[0] counts: at one level it is block 0 (fill 1); above, the blocks under
+  // the first top-level indirect block.
+  return std::min(blocks, span);
+}
+
 ZapLayout legacy_zap_layout() {
   return ZapLayout{12, 256, false};
 }
@@ -134,14 +151,13 @@ DdtRamEstimate estimate_ddt_ram(const DedupTable& table, const ModelConfig& conf
   const uint64_t mean_dsize = dsize_sum / entries;
   const uint64_t dup_refcnt = duplicate.empty() ? 2 : (refs_sum - unique.size()) / duplicate.size();
 
-  auto simulate = [&](const ZapLayout& layout, uint64_t& unique_bytes, uint64_t& dup_bytes) {
+  // Blocks of each class's ZAP (unique, duplicate) in a layout.
+  auto simulate = [&](const ZapLayout& layout, uint64_t& unique_blocks, uint64_t& dup_blocks) {
     std::vector<uint64_t> u = unique;
     std::vector<uint64_t> d = duplicate;
-    unique_bytes = fat_zap_blocks(u, layout.block_shift, ddt_entry_chunks(layout, mean_dsize, 1))
-                   << layout.block_shift;
-    dup_bytes =
-        fat_zap_blocks(d, layout.block_shift, ddt_entry_chunks(layout, mean_dsize, dup_refcnt))
-        << layout.block_shift;
+    unique_blocks = fat_zap_blocks(u, layout.block_shift, ddt_entry_chunks(layout, mean_dsize, 1));
+    dup_blocks =
+        fat_zap_blocks(d, layout.block_shift, ddt_entry_chunks(layout, mean_dsize, dup_refcnt));
   };
   uint64_t lu = 0;
   uint64_t ld = 0;
@@ -149,14 +165,26 @@ DdtRamEstimate estimate_ddt_ram(const DedupTable& table, const ModelConfig& conf
   uint64_t fd = 0;
   simulate(legacy_zap_layout(), lu, ld);
   simulate(fast_dedup_zap_layout(), fu, fd);
+  const uint32_t lshift = legacy_zap_layout().block_shift;
+  const uint32_t fshift = fast_dedup_zap_layout().block_shift;
+  const ZdbFillRule rule = zdb_fill_rule(config.effective_profile());
+  const bool fdt = config.effective_profile().fast_dedup;
+  // zdb's "in core" (dump_ddt() / dump_ddt_object(): mspace = doi_fill_count x
+  // doi_data_block_size, from dmu_object_info_from_dnode()), per class.
+  r.zdb_objects.unique_in_core = fdt ? zdb_fill_count(fu, fshift, rule) << fshift
+                                     : zdb_fill_count(lu, lshift, rule) << lshift;
+  r.zdb_objects.duplicate_in_core = fdt ? zdb_fill_count(fd, fshift, rule) << fshift
+                                        : zdb_fill_count(ld, lshift, rule) << lshift;
+  // The RAM figures: every block of both ZAPs (what the ARC holds when the whole DDT is hot).
+  lu <<= lshift;
+  ld <<= lshift;
+  fu <<= fshift;
+  fd <<= fshift;
   r.figures.legacy = lu + ld;
   r.figures.legacy_conservative = entries * k_conservative_entry_bytes;
   r.figures.fast_dedup = fu + fd;
   r.legacy_per_entry = static_cast<double>(r.figures.legacy) / static_cast<double>(entries);
   r.fast_dedup_per_entry = static_cast<double>(r.figures.fast_dedup) / static_cast<double>(entries);
-  const bool fdt = config.effective_profile().fast_dedup;
-  r.zdb_objects.unique_in_core = fdt ? fu : lu;
-  r.zdb_objects.duplicate_in_core = fdt ? fd : ld;
   return r;
 }
 

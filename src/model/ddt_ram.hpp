@@ -1,6 +1,8 @@
 #pragma once
-// How much memory the DDT wants: zdb's "in core" size (mspace = the ZAP object's allocated
-// blocks x block size, dump_ddt()/dump_ddt_object()) simulated by building the fat ZAP the
+// How much memory the DDT wants: zdb's "in core" size (dump_ddt() / dump_ddt_object():
+// mspace = doi_fill_count x doi_data_block_size, both from dmu_object_info_from_dnode(); the
+// fill count is the ZAP object's allocated blocks, except in zfs-fuse, see ZdbFillRule)
+// simulated by building the fat ZAP the
 // entries would form, for the legacy layout (4 KiB leaves, 4-phys entries) and the OpenZFS
 // 2.3 fast-dedup layout (32 KiB leaves, flat entries); plus the usual 320 B/entry planning
 // figure.
@@ -45,10 +47,32 @@ uint64_t fat_zap_blocks(std::vector<uint64_t>& hashes, uint32_t block_shift,
 /// `refcnt` times (ZLE of a representative phys: one DVA, birth txg, class start time).
 uint32_t ddt_entry_chunks(const ZapLayout& layout, uint64_t dsize, uint64_t refcnt);
 
+/// Which block pointers of the ZAP's dnode zdb's fill count sums.
+enum class ZdbFillRule : uint8_t {
+  /// dmu_object_info_from_dnode(): doi_fill_count = sum of dn_blkptr[0..dn_nblkptr) fills,
+  /// i.e. every allocated block (onnv source, OpenZFS).
+  all_blkptrs,
+  /// zfs-fuse 0.7 (pool v23), measured: only dn_blkptr[0]'s fill is counted. With 4 KiB
+  /// blocks: 1 block while the ZAP fits the dnode (<= 3 blocks), then at most 32 (one L1),
+  /// then at most 1024. zdb -dddd shows it: 72-block DDT ZAP, %full 44.44 (32 / 72);
+  /// 2-block ZAP, %full 50.00; 6- and 13-block ZAPs, 100.00.
+  first_blkptr,
+};
+
+/// The fill rule of `profile`'s zdb.
+inline ZdbFillRule zdb_fill_rule(const ZfsProfile& profile) {
+  return profile.zdb_format == ZdbFormat::onnv ? ZdbFillRule::first_blkptr
+                                               : ZdbFillRule::all_blkptrs;
+}
+
+/// zdb's doi_fill_count for a ZAP object of `blocks` blocks (indirect blocks of
+/// 2^indirect_shift bytes) under `rule`.
+uint64_t zdb_fill_count(uint64_t blocks, uint32_t indirect_shift, ZdbFillRule rule);
+
 /// Everything estimate_ddt_ram() works out.
 struct DdtRamEstimate {
   DdtRamFigures figures;       // for the JSON contract
-  DdtObjectSizes zdb_objects;  // mspace per class in the profile's own layout
+  DdtObjectSizes zdb_objects;  // zdb's mspace per class in the profile's own layout and fill rule
   double legacy_per_entry = 0; // bytes per entry, legacy layout
   double fast_dedup_per_entry = 0;
 };

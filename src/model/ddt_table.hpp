@@ -3,31 +3,40 @@
 // PSIZE and reference count. A DDT key in ZFS is (checksum of the physical block, LSIZE,
 // PSIZE, compression); within one model configuration PSIZE and compression are functions of
 // the logical bytes and LSIZE, so (hash of the logical bytes, LSIZE) identifies the same
-// entries. The hash is 96 bits of XXH3-128 (docs/zfs-model.md: collision odds).
+// entries. The key keeps 80 bits of XXH3-128 (hash_lo and the top 16 bits of hash_hi, see
+// block_key()): two distinct blocks of one LSIZE merge only if those 80 bits collide, with
+// probability ~ n^2 / 2^81 for n unique blocks (4e-7 for 10^9 blocks; docs/zfs-model.md).
 //
-// Memory: open addressing, 20-byte slots, linear probing, grown by 1.5x at 80% load, so
-// 25-38 bytes per entry (DESIGN.md section 6 budget: 32). Sharded by hash bits, one mutex per
-// shard, so reader threads insert concurrently. Entries whose reference count drops back to
-// zero (a file rolled back) stay as cached compression results and are not counted.
+// Memory: a ShardedTable (sharded_table.hpp: Robin Hood probing, grown by 1.5x at 90% load)
+// of 16-byte slots, ~16 / load = 18-27 bytes per entry (DESIGN.md section 6 budget: 32), plus
+// 4 bytes per slot with tags. Reference counts above 65533 move to a per-shard side map.
+// Entries whose reference count drops back to zero (a file rolled back) stay as cached
+// compression results and are not counted.
 
-#include <array>
+#include "model/sharded_table.hpp"
+
 #include <cstdint>
 #include <functional>
-#include <memory>
-#include <mutex>
 #include <optional>
-#include <vector>
+#include <unordered_map>
+
+#include "util/xxhash.hpp"
 
 namespace wsd::model {
 
-/// Identity of a logical block: 96 bits of its content hash plus its LSIZE.
+/// Identity of a logical block: 80 bits of its content hash plus its LSIZE.
 struct BlockKey {
   uint64_t hash_lo = 0;
-  uint32_t hash_hi = 0;
+  uint32_t hash_hi = 0; // only the top 16 bits count (block_key() clears the others)
   uint32_t lsize = 0;
 
   friend bool operator==(const BlockKey&, const BlockKey&) = default;
 };
+
+/// The key of a block of `lsize` bytes whose XXH3-128 is `h` (the bits the table keeps).
+inline BlockKey block_key(const XXH128_hash_t& h, uint32_t lsize) {
+  return BlockKey{h.low64, static_cast<uint32_t>(h.high64 >> 32) & 0xffff0000u, lsize};
+}
 
 /// What the table records about a block.
 struct BlockInfo {
@@ -50,7 +59,7 @@ using TagMerge = uint32_t (*)(uint32_t stored, uint32_t incoming);
 /// Thread-safe sharded hash table of block references.
 class DedupTable {
 public:
-  /// `shard_bits`: log2 of the shard count.
+  /// `shard_bits`: log2 of the shard count (at most 16).
   explicit DedupTable(unsigned shard_bits = 6);
   ~DedupTable();
   DedupTable(const DedupTable&) = delete;
@@ -82,15 +91,18 @@ public:
   /// Entries with a non-zero count (embedded included).
   uint64_t live_entries() const;
 
-  /// Bytes held by the slot arrays.
+  /// Bytes held by the slot arrays (and the side maps of huge reference counts).
   uint64_t index_bytes() const;
 
+  /// Bytes of one slot (the index formula: index_bytes() = slots x this [+ 4 with tags]).
+  static size_t slot_bytes();
+
+  /// The slot layout given to ShardedTable (defined in ddt_table.cpp).
+  struct Traits;
+
 private:
-  struct Shard;
-  Shard& shard_for(const BlockKey& key) const;
-  unsigned m_shard_bits;
   bool m_tags = false;
-  std::vector<std::unique_ptr<Shard>> m_shards;
+  std::unique_ptr<ShardedTable<Traits>> m_table;
 };
 
 } // namespace wsd::model

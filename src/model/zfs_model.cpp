@@ -6,7 +6,7 @@
 #include <stdexcept>
 #include <unordered_map>
 
-#include <xxhash.h>
+#include "util/xxhash.hpp"
 
 namespace wsd::model {
 namespace {
@@ -18,9 +18,7 @@ bool all_zero(std::span<const std::byte> b) {
 }
 
 BlockKey key_of(std::span<const std::byte> block) {
-  const XXH128_hash_t h = XXH3_128bits(block.data(), block.size());
-  return BlockKey{h.low64, static_cast<uint32_t>(h.high64 >> 32),
-                  static_cast<uint32_t>(block.size())};
+  return block_key(XXH3_128bits(block.data(), block.size()), static_cast<uint32_t>(block.size()));
 }
 
 uint64_t round_up(uint64_t v, uint64_t unit) {
@@ -29,14 +27,19 @@ uint64_t round_up(uint64_t v, uint64_t unit) {
 
 } // namespace
 
-bool is_zero_block_key(const BlockKey& key) {
+// The key of the all-zero block of `lsize` bytes.
+static BlockKey zero_block_key(uint32_t lsize) {
   thread_local std::unordered_map<uint32_t, BlockKey> cache;
-  auto it = cache.find(key.lsize);
+  auto it = cache.find(lsize);
   if (it == cache.end()) {
-    const std::vector<std::byte> zeros(key.lsize);
-    it = cache.emplace(key.lsize, key_of(zeros)).first;
+    const std::vector<std::byte> zeros(lsize);
+    it = cache.emplace(lsize, key_of(zeros)).first;
   }
-  return it->second == key;
+  return it->second;
+}
+
+bool is_zero_block_key(const BlockKey& key) {
+  return zero_block_key(key.lsize) == key;
 }
 
 void ModelCounters::add(const ModelCounters& o) {
@@ -121,6 +124,7 @@ struct ZfsFileFeeder::LaneState {
   std::vector<std::byte> buffer;
   std::vector<BlockKey> refs; // references added by this file, for end_file(discard)
   std::vector<BlockInfo> ref_infos; // parallel to refs while an observer is set
+  std::vector<BlockRecord> records;  // this file's blocks while recording
   ModelCounters counters;
 
   LaneState(const ModelConfig& config) : policy(config), recordsize(config.recordsize) {}
@@ -150,6 +154,7 @@ void ZfsFileFeeder::begin_file(uint64_t size) {
     st->has_data = false;
     st->refs.clear();
     st->ref_infos.clear();
+    st->records.clear();
     st->counters = ModelCounters{};
     st->counters.files = 1;
     st->counters.logical_bytes = size;
@@ -210,21 +215,53 @@ void ZfsFileFeeder::feed(uint64_t offset, const std::byte* bytes, uint64_t lengt
 }
 
 void ZfsFileFeeder::finish_block(size_t lane, std::span<const std::byte> block, bool has_data) {
+  BlockRecord record;
+  if (!has_data) {
+    record.kind = BlockRecord::Kind::sparse_hole; // never written: dmu keeps the hole
+  } else if (all_zero(block)) {
+    record.kind = BlockRecord::Kind::zero;
+  } else {
+    const BlockKey key = key_of(block);
+    record.kind = BlockRecord::Kind::data;
+    record.hash_lo = key.hash_lo;
+    record.hash_hi = key.hash_hi;
+  }
+  apply_block(lane, record, block);
+}
+
+bool ZfsFileFeeder::replay_block(size_t lane, const BlockRecord& record) {
+  if (!m_open) {
+    throw std::logic_error("ZfsFileFeeder: replay_block outside a file");
+  }
+  BlockRecord copy = record;
+  return apply_block(lane, copy, {});
+}
+
+// The one place a block's fate is decided and counted, for read and replayed blocks alike.
+// `block` holds the bytes when they were read (empty on replay: `record` must then carry
+// the fate when the block is in the sample). Completes `record` with the fate it got.
+bool ZfsFileFeeder::apply_block(size_t lane, BlockRecord& record, std::span<const std::byte> block) {
   LaneState& st = *m_states[lane];
   DedupTable& table = m_model.table(lane);
-  ++st.counters.blocks;
-  if (!has_data) {
-    ++st.counters.sparse_holes; // never written: dmu keeps the hole
-    return;
+  const uint32_t lsize = st.block_size;
+  auto counted = [&] {
+    ++st.counters.blocks;
+    if (m_recording) {
+      st.records.push_back(record);
+    }
+    return true;
+  };
+  if (record.kind == BlockRecord::Kind::sparse_hole) {
+    ++st.counters.sparse_holes;
+    return counted();
   }
-  const auto lsize = static_cast<uint32_t>(block.size());
-  if (all_zero(block)) {
+  if (record.kind == BlockRecord::Kind::zero) {
     const PhysicalBlock pb = st.policy.zero_block(lsize);
     if (pb.fate == BlockFate::hole) {
       ++st.counters.zero_holes;
-      return;
+      return counted();
     }
-    const BlockKey key = key_of(block);
+    const BlockKey key = zero_block_key(lsize);
     const BlockInfo zero_info{pb.psize, false, false};
     table.add_ref(key, zero_info);
     st.refs.push_back(key);
@@ -232,12 +269,13 @@ void ZfsFileFeeder::finish_block(size_t lane, std::span<const std::byte> block, 
       st.ref_infos.push_back(zero_info);
     }
     ++st.counters.ddt_refs;
-    return;
+    return counted();
   }
-  const BlockKey key = key_of(block);
+  // Through block_key(), so a record keeps meaning the bits the table compares.
+  const BlockKey key = block_key(XXH128_hash_t{record.hash_lo, uint64_t{record.hash_hi} << 32}, lsize);
   if (!m_sampler.keep(key)) {
     ++st.counters.sampled_out; // not in the sample: neither compressed nor counted
-    return;
+    return counted();
   }
   std::optional<BlockInfo> info = table.add_ref_if_known(key);
   if (!info) {
@@ -248,12 +286,20 @@ void ZfsFileFeeder::finish_block(size_t lane, std::span<const std::byte> block, 
         info = m_model.table(other).find(key);
       }
     }
+    if (!info && record.info_known) {
+      info = record.info;
+    }
     if (!info) {
+      if (block.empty()) {
+        return false; // replayed without its fate: the caller reads the file
+      }
       const PhysicalBlock pb = st.policy.data_block(block, m_compressor);
       info = BlockInfo{pb.psize, pb.fate == BlockFate::embedded, pb.compressed};
     }
     info = table.add_ref(key, *info);
   }
+  record.info = *info;
+  record.info_known = true;
   st.refs.push_back(key);
   if (m_observer != nullptr) {
     st.ref_infos.push_back(*info);
@@ -263,6 +309,11 @@ void ZfsFileFeeder::finish_block(size_t lane, std::span<const std::byte> block, 
   } else {
     ++st.counters.ddt_refs;
   }
+  return counted();
+}
+
+const std::vector<BlockRecord>& ZfsFileFeeder::recorded(size_t lane) const {
+  return m_states.at(lane)->records;
 }
 
 void ZfsFileFeeder::end_file(FileOutcome outcome) {

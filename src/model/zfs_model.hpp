@@ -81,6 +81,22 @@ public:
 
 class ZfsFileFeeder;
 
+/// What became of one logical block of a file, as recorded by a feeder: enough to replay the
+/// file into a model later without reading it (the catalog's "zfs-blocks" rows). The LSIZE
+/// is not stored: it follows from the file size and the recordsize.
+struct BlockRecord {
+  enum class Kind : uint8_t {
+    sparse_hole, // received no data
+    zero,        // all-zero data: its fate is the policy's zero_block()
+    data,        // anything else: hash and, when `info_known`, its fate
+  };
+  Kind kind = Kind::sparse_hole;
+  bool info_known = false; // data only: false when --sample left it out (never compressed)
+  uint64_t hash_lo = 0;    // data only
+  uint32_t hash_hi = 0;    // data only
+  BlockInfo info;          // data only, when info_known
+};
+
 /// Whether `key` is the key of an all-zero block of its LSIZE (sampled runs always keep
 /// those, so scaling must leave them at weight 1).
 bool is_zero_block_key(const BlockKey& key);
@@ -145,10 +161,23 @@ public:
   /// Reports committed blocks to `observer` (nullptr: none); it must outlive the feeder.
   void set_observer(BlockObserver* observer) { m_observer = observer; }
 
+  /// Keeps a BlockRecord per block of the current file (off by default).
+  void set_recording(bool on) { m_recording = on; }
+  /// The blocks of lane `lane` of the last file, in file order (valid after end_file()
+  /// until the next begin_file(); empty unless recording).
+  const std::vector<BlockRecord>& recorded(size_t lane) const;
+
+  /// Replays one block of the current file (after begin_file()) in lane `lane`, exactly as
+  /// if its bytes had been fed. Returns false, changing nothing, when the record lacks the
+  /// block's fate this run needs (it was sampled out when recorded): the caller then ends
+  /// the file with FileOutcome::discard and reads it.
+  bool replay_block(size_t lane, const BlockRecord& record);
+
 private:
   struct LaneState;
   void feed(uint64_t offset, const std::byte* bytes, uint64_t length);
   void finish_block(size_t lane, std::span<const std::byte> block, bool has_data);
+  bool apply_block(size_t lane, BlockRecord& record, std::span<const std::byte> block);
 
   ZfsModel& m_model;
   BlockCompressor m_compressor;
@@ -158,6 +187,7 @@ private:
   uint64_t m_size = 0;
   uint64_t m_pos = 0;
   bool m_open = false;
+  bool m_recording = false;
 };
 
 /// The content pipeline's consumer for the ZFS model: one per reader thread, all sharing

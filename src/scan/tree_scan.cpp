@@ -4,6 +4,8 @@
 #include "util/error.hpp"
 
 #include <algorithm>
+#include <cstring>
+#include <fmt/format.h>
 #include <chrono>
 #include <mutex>
 
@@ -11,12 +13,50 @@ namespace wsd::scan {
 
 namespace {
 
-// A directory tag packs the category (bits 32..47) and workspace index + 1 (bits 0..31);
-// bit 63 marks a tag as set (the roots get 0 from the walker).
+// A directory tag packs the category (bits 56..62), the workspace index + 1 (bits 32..55)
+// and the directory's index in the PathArena (bits 0..31, when files are collected); bit 63
+// marks a tag as set (the roots get 0 from the walker).
 constexpr fs::DirTag k_tag_set = fs::DirTag{1} << 63;
+constexpr size_t k_max_categories = 127;
+constexpr uint32_t k_max_workspaces = (uint32_t{1} << 24) - 1;
 
-fs::DirTag make_tag(CategoryIndex cat, uint32_t ws_plus_one) {
-  return k_tag_set | (fs::DirTag{cat} << 32) | ws_plus_one;
+fs::DirTag make_tag(CategoryIndex cat, uint32_t ws_plus_one, uint32_t dir) {
+  return k_tag_set | (fs::DirTag{cat} << 56) | (fs::DirTag{ws_plus_one} << 32) | dir;
+}
+CategoryIndex tag_category(fs::DirTag tag) { return static_cast<CategoryIndex>((tag >> 56) & 0x7F); }
+uint32_t tag_workspace(fs::DirTag tag) { return static_cast<uint32_t>((tag >> 32) & 0xFFFFFF); }
+uint32_t tag_dir(fs::DirTag tag) { return static_cast<uint32_t>(tag & 0xFFFFFFFF); }
+
+// Sibling order that makes a depth-first walk list paths in bytewise order: a directory
+// sorts as its name followed by '/' (every path below it starts so), a file as its name.
+bool sibling_less(std::string_view a, bool a_dir, std::string_view b, bool b_dir) {
+  const size_t n = std::min(a.size(), b.size());
+  const int c = n ? std::memcmp(a.data(), b.data(), n) : 0;
+  if (c != 0) return c < 0;
+  if (a.size() == b.size()) return !a_dir && b_dir;
+  if (a.size() < b.size()) return a_dir ? '/' < static_cast<unsigned char>(b[n]) : true;
+  return b_dir ? static_cast<unsigned char>(a[n]) < '/' : false;
+}
+
+// Reorders `items` in place so that items[k] becomes the old items[order[k]].
+template <typename Array>
+void apply_order(Array& items, const std::vector<uint32_t>& order) {
+  std::vector<bool> done(order.size());
+  for (size_t s = 0; s < order.size(); ++s) {
+    if (done[s]) continue;
+    auto saved = items[s];
+    size_t k = s;
+    while (true) {
+      done[k] = true;
+      const size_t src = order[k];
+      if (src == s) {
+        items[k] = saved;
+        break;
+      }
+      items[k] = items[src];
+      k = src;
+    }
+  }
 }
 
 struct InodeCharge {
@@ -24,7 +64,8 @@ struct InodeCharge {
   uint32_t ws_plus_one = 0;
   uint32_t root = 0;
   fs::FileStat st;
-  std::string rel_path; // kept only when files are collected
+  uint32_t dir = 0;  // where the name is, when files are collected
+  NameRef name = 0;
 };
 
 class UsageVisitor final : public fs::WalkVisitor {
@@ -34,16 +75,23 @@ public:
                std::optional<uint64_t> collect_min_size, bool collect_tree_entries)
       : m_roots(roots), m_classifier(classifier), m_workspaces(workspaces),
         m_collect_min_size(collect_min_size),
-        m_collect_tree_entries(collect_tree_entries && collect_min_size), m_threads(threads) {}
+        m_collect_tree_entries(collect_tree_entries && collect_min_size), m_threads(threads),
+        m_cursors(threads), m_paths(roots.size()) {
+    if (roots.size() > UINT16_MAX) throw util::Fatal(fmt::format("at most {} roots", UINT16_MAX));
+    if (classifier.category_count() > k_max_categories)
+      throw util::Fatal(fmt::format("at most {} categories", k_max_categories));
+  }
 
   fs::DirTag on_entry(unsigned thread, const fs::Entry& e, fs::DirTag parent_tag) override {
     ThreadAcc& acc = m_threads[thread];
     const fs::FileStat& st = *e.st;
     CategoryIndex parent_cat = m_classifier.other();
     uint32_t ws = 0;
+    uint32_t parent_dir = e.root;
     if (parent_tag & k_tag_set) {
-      parent_cat = static_cast<CategoryIndex>((parent_tag >> 32) & 0xFFFF);
-      ws = static_cast<uint32_t>(parent_tag & 0xFFFFFFFF);
+      parent_cat = tag_category(parent_tag);
+      ws = tag_workspace(parent_tag);
+      parent_dir = tag_dir(parent_tag);
     }
     CategoryIndex cat = parent_cat;
     if (e.depth > 0) cat = std::min(parent_cat, m_classifier.match(e.rel_path, e.name, st.is_dir()));
@@ -52,26 +100,36 @@ public:
 
     if (cat != parent_cat && cat != m_classifier.other()) acc.cell(cat, ws).count++;
     const bool collect = m_collect_min_size && st.is_regular() && st.size >= *m_collect_min_size;
-    if (m_collect_tree_entries && e.depth > 0 && (!st.is_regular() || st.nlink > 1))
-      acc.tree_entries.push_back({std::string(e.rel_path), e.root, st.type, st.dev, st.ino});
+    uint32_t dir = e.root; // this entry's own directory index (for a directory)
+    NameRef name = 0;
+    if (m_collect_min_size && e.depth > 0) {
+      PathArena::Cursor& cursor = m_cursors[thread];
+      if (st.is_dir()) {
+        dir = m_paths.add_dir(cursor, parent_dir, e.name, e.root);
+      } else if (collect || (m_collect_tree_entries && (!st.is_regular() || st.nlink > 1))) {
+        name = m_paths.add_name(cursor, e.name);
+        if (m_collect_tree_entries && (!st.is_regular() || st.nlink > 1))
+          acc.tree_entries.push_back({parent_dir, name, st.type, st.dev, st.ino});
+      }
+    }
     if (!st.is_dir() && st.nlink > 1) {
       m_inodes.offer({st.dev, st.ino}, m_roots.display_path(e.root, e.rel_path),
-                     InodeCharge{cat, ws, e.root, st, collect ? std::string(e.rel_path) : std::string()});
+                     InodeCharge{cat, ws, e.root, st, parent_dir, name});
     } else {
       acc.charge(cat, ws, st.size, st.blocks, st.is_dir());
-      if (collect) acc.files.push_back({st, std::string(e.rel_path), e.root, ws, cat, 1});
+      if (collect) acc.files.push_back({FileMeta::of(st), parent_dir, name, ws, static_cast<uint16_t>(e.root), cat, st.nlink, 1});
     }
-    return make_tag(cat, ws);
+    return make_tag(cat, ws, st.is_dir() ? dir : 0);
   }
 
   fs::DirTag on_listing(unsigned thread, const fs::Entry& dir, fs::DirTag tag,
                         std::span<const std::string_view> names) override {
-    const auto cat = static_cast<CategoryIndex>((tag >> 32) & 0xFFFF);
+    const CategoryIndex cat = tag_category(tag);
     if (dir.depth == 0 || cat != m_classifier.other()) return tag;
     if (!Classifier::looks_like_bare_repo(names)) return tag; // the walker sorts names
-    const auto ws = static_cast<uint32_t>(tag & 0xFFFFFFFF);
+    const uint32_t ws = tag_workspace(tag);
     m_threads[thread].cell(m_classifier.git(), ws).count++;
-    return make_tag(m_classifier.git(), ws);
+    return make_tag(m_classifier.git(), ws, tag_dir(tag));
   }
 
   void on_error(unsigned thread, const fs::WalkError& error) override {
@@ -93,7 +151,8 @@ public:
       report.hardlinked_inodes++;
       report.hardlink_extra_names += slot.names - 1;
       if (m_collect_min_size && c.st.is_regular() && c.st.size >= *m_collect_min_size)
-        first.files.push_back({c.st, c.rel_path, c.root, c.ws_plus_one, c.category, slot.names});
+        first.files.push_back({FileMeta::of(c.st), c.dir, c.name, c.ws_plus_one, static_cast<uint16_t>(c.root),
+                               c.category, c.st.nlink, slot.names});
     });
     if (m_collect_min_size) collect_files(result.files);
     const size_t ncat = m_classifier.category_count();
@@ -142,29 +201,85 @@ public:
   }
 
   void collect_files(FileList& list) {
-    size_t n = 0;
-    for (const auto& t : m_threads) n += t.files.size();
-    list.files.reserve(n);
-    for (auto& t : m_threads) {
-      for (auto& f : t.files) list.files.push_back(std::move(f));
-      t.files = {};
+    // Merge the threads' lists without holding two copies: the largest becomes the list,
+    // the others are appended from their ends while their pages are given back.
+    size_t largest = 0, total = 0;
+    for (size_t t = 0; t < m_threads.size(); ++t) {
+      total += m_threads[t].files.size();
+      if (m_threads[t].files.size() > m_threads[largest].files.size()) largest = t;
     }
-    std::sort(list.files.begin(), list.files.end(), [](const FileEntry& a, const FileEntry& b) {
-      if (a.root != b.root) return a.root < b.root;
-      return a.rel_path < b.rel_path;
-    });
+    list.files = std::move(m_threads[largest].files);
+    list.files.reserve(total);
     for (auto& t : m_threads) {
-      for (auto& e : t.tree_entries) list.tree_entries.push_back(std::move(e));
+      while (!t.files.empty()) {
+        const size_t n = std::min<size_t>(t.files.size(), 16384);
+        for (size_t k = t.files.size() - n; k < t.files.size(); ++k) list.files.push_back(t.files[k]);
+        t.files.truncate(t.files.size() - n);
+      }
+      t.files.clear();
+      for (auto& e : t.tree_entries) list.tree_entries.push_back(e);
       t.tree_entries = {};
     }
-    std::sort(list.tree_entries.begin(), list.tree_entries.end(),
-              [](const TreeEntry& a, const TreeEntry& b) {
-                if (a.root != b.root) return a.root < b.root;
-                return a.rel_path < b.rel_path;
-              });
+    list.paths = std::move(m_paths);
+    sort_in_path_order(list);
     list.workspace_names = m_workspace_names;
     for (size_t c = 0; c < m_classifier.category_count(); ++c)
       list.category_names.push_back(m_classifier.category_name(static_cast<CategoryIndex>(c)));
+  }
+
+  // Sorts files and tree entries by (root, rel_path) without building paths: a depth-first
+  // walk of the directory table whose siblings are in sibling_less order.
+  static void sort_in_path_order(FileList& list) {
+    const PathArena& paths = list.paths;
+    const size_t ndirs = paths.dir_count();
+    enum : uint64_t { k_file = 0, k_tree = 1, k_dir = 2 };
+    std::vector<uint32_t> offsets(ndirs + 2, 0);
+    for (const FileEntry& f : list.files) offsets[f.dir + 2]++;
+    for (const TreeEntry& e : list.tree_entries) offsets[e.dir + 2]++;
+    for (uint32_t d = 0; d < ndirs; ++d)
+      if (paths.dir(d).parent != k_no_dir) offsets[paths.dir(d).parent + 2]++;
+    for (size_t d = 2; d < offsets.size(); ++d) offsets[d] += offsets[d - 1];
+    std::vector<uint64_t> items(offsets.back());
+    auto put = [&](uint32_t dir, uint64_t item) { items[offsets[dir + 1]++] = item; };
+    for (uint32_t i = 0; i < list.files.size(); ++i) put(list.files[i].dir, (k_file << 32) | i);
+    for (uint32_t i = 0; i < list.tree_entries.size(); ++i) put(list.tree_entries[i].dir, (k_tree << 32) | i);
+    for (uint32_t d = 0; d < ndirs; ++d)
+      if (paths.dir(d).parent != k_no_dir) put(paths.dir(d).parent, (k_dir << 32) | d);
+    // offsets[d] .. offsets[d + 1] are now directory d's children.
+    auto name_of = [&](uint64_t item) {
+      const auto i = static_cast<uint32_t>(item);
+      switch (item >> 32) {
+      case k_file: return paths.name(list.files[i].name);
+      case k_tree: return paths.name(list.tree_entries[i].name);
+      default: return paths.name(paths.dir(i).name);
+      }
+    };
+    for (size_t d = 0; d < ndirs; ++d)
+      std::sort(items.begin() + offsets[d], items.begin() + offsets[d + 1], [&](uint64_t a, uint64_t b) {
+        return sibling_less(name_of(a), (a >> 32) == k_dir, name_of(b), (b >> 32) == k_dir);
+      });
+    std::vector<uint32_t> file_order, tree_order;
+    file_order.reserve(list.files.size());
+    tree_order.reserve(list.tree_entries.size());
+    std::vector<std::pair<uint32_t, uint32_t>> stack; // (dir, next child position)
+    for (uint32_t r = 0; r < ndirs && paths.dir(r).parent == k_no_dir; ++r) {
+      stack.push_back({r, offsets[r]});
+      while (!stack.empty()) {
+        auto& [d, pos] = stack.back();
+        if (pos == offsets[d + 1]) {
+          stack.pop_back();
+          continue;
+        }
+        const uint64_t item = items[pos++];
+        const auto i = static_cast<uint32_t>(item);
+        if ((item >> 32) == k_file) file_order.push_back(i);
+        else if ((item >> 32) == k_tree) tree_order.push_back(i);
+        else stack.push_back({i, offsets[i]});
+      }
+    }
+    items = {};
+    apply_order(list.files, file_order);
+    apply_order(list.tree_entries, tree_order);
   }
 
 private:
@@ -174,7 +289,7 @@ private:
     size_t ncat = 0;
     std::vector<std::vector<Tally>> by_ws; // [ws][cat]
     std::vector<ReportedError> errors;
-    std::vector<FileEntry> files;
+    MappedArray<FileEntry> files;
     std::vector<TreeEntry> tree_entries;
 
     Tally& cell(CategoryIndex cat, uint32_t ws) {
@@ -198,6 +313,8 @@ private:
     std::string name = m_roots.size() > 1 ? m_roots.display_path(root, rel_path)
                                           : std::string(rel_path);
     std::lock_guard lock(m_ws_mutex);
+    if (m_workspace_names.size() >= k_max_workspaces)
+      throw util::Fatal(fmt::format("more than {} workspaces", k_max_workspaces));
     m_workspace_names.push_back(std::move(name));
     return static_cast<uint32_t>(m_workspace_names.size());
   }
@@ -211,6 +328,8 @@ private:
   fs::InodeTable<InodeCharge> m_inodes;
   std::mutex m_ws_mutex;
   std::vector<std::string> m_workspace_names;
+  std::vector<PathArena::Cursor> m_cursors; // one per thread
+  PathArena m_paths;
 
 public:
   void init(size_t ncat) {

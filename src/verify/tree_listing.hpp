@@ -8,6 +8,7 @@
 
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -44,6 +45,10 @@ struct Listings {
 /// Walks every root of `roots` once (in one parallel walk) and lists it.
 Listings list_trees(const fs::RootSet& roots, const fs::WalkOptions& options, ReadXattrs xattrs,
                     fs::WalkProgress* progress);
+
+/// True for trusted.SGI_ACL_FILE/DEFAULT: XFS's second view of the POSIX ACLs that
+/// system.posix_acl_* already carry; read_xattrs skips them.
+bool is_xfs_acl_alias(std::string_view name);
 
 /// Reads the extended attributes of `name` in `dir_fd` without following a symlink;
 /// returns 0 or errno. Symlinks yield no attributes (Linux allows no user.* on them).

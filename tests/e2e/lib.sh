@@ -1,7 +1,7 @@
 # Shared helpers for end-to-end suites: each suite is a bash script run by CTest with
 # WSDEDUP (the binary) and WSDEDUP_GENTREE in the environment. A suite exits 77 to skip,
 # printing why. A failed suite keeps its directory for inspection and prints where it is.
-set -o errexit -o nounset -o pipefail
+set -o errexit -o nounset -o pipefail -o errtrace # errtrace: the ERR trap names the failing line inside test functions too
 
 : "${WSDEDUP:?set WSDEDUP to the wsdedup binary}"
 : "${WSDEDUP_GENTREE:=}"
@@ -9,6 +9,8 @@ SUITE=$(basename "$0" .sh)
 mkdir -p "${WSDEDUP_TEST_TMP:-/tmp}"
 TESTDIR=$(mktemp -d "${WSDEDUP_TEST_TMP:-/tmp}/$SUITE.XXXXXX")
 export WSDEDUP_NO_PROGRESS=1
+# Runs without --catalog use this suite's own catalog, never the host's /var/cache one.
+export WSDEDUP_CATALOG=$TESTDIR/default-catalog.db
 CLEANUPS=()
 FAILED=0
 CURRENT_TEST=""

@@ -22,7 +22,7 @@ TEST(DedupTableTags, SurviveGrowthAndMerge) {
   model::DedupTable table(2);
   table.enable_tags();
   auto key = [](uint64_t i) {
-    return model::BlockKey{i * 0x9e3779b97f4a7c15ull, static_cast<uint32_t>(i * 2654435761u), 4096};
+    return model::BlockKey{i * 0x9e3779b97f4a7c15ull, static_cast<uint32_t>(i * 2654435761u) & 0xffff0000u, 4096};
   };
   for (uint64_t i = 1; i <= 5000; ++i) {
     table.add_ref(key(i), model::BlockInfo{4096, false, false});
@@ -51,7 +51,7 @@ TEST(DedupTableTags, SurviveGrowthAndMerge) {
 
 TEST(DedupTableTags, OffByDefault) {
   model::DedupTable table(2);
-  const model::BlockKey k{1, 2, 512};
+  const model::BlockKey k{1, 0x20000, 512};
   table.add_ref(k, model::BlockInfo{512, false, false});
   table.merge_tag(k, 5, &merge_attribution_tags);
   table.for_each([](const model::TableEntry& e) { EXPECT_EQ(e.tag, 0u); });

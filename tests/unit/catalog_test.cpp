@@ -136,3 +136,50 @@ TEST(Catalog, FilesystemIdIsStableForOneFilesystem) {
   ::close(a);
   ::close(b);
 }
+
+TEST(Catalog, AWriterBlockedByAnotherRunGivesUpCleanly) {
+  test::TempDir t;
+  const std::string path = t / "c.db";
+  Catalog::open(path, nullptr); // create
+  // Another run inside a write transaction.
+  sqlite3* other = nullptr;
+  ASSERT_EQ(sqlite3_open(path.c_str(), &other), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(other, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr), SQLITE_OK);
+  ::setenv("WSDEDUP_CATALOG_TIMEOUT_MS", "100", 1);
+  {
+    auto c = Catalog::open(path, nullptr); // reading needs no lock
+    EXPECT_EQ(c->load("k", "").size(), 0u);
+    c->put("k", "", row_for({1, 1, 1, 1, 1}, 5 * k_s, "v"), "p");
+    c->flush(); // returns: the row is dropped, not waited for forever
+    EXPECT_NE(c->write_error().find("locked"), std::string::npos) << c->write_error();
+    EXPECT_EQ(c->writer_stats().dropped_rows, 1u);
+  }
+  ::unsetenv("WSDEDUP_CATALOG_TIMEOUT_MS");
+  ASSERT_EQ(sqlite3_exec(other, "COMMIT", nullptr, nullptr, nullptr), SQLITE_OK);
+  sqlite3_close(other);
+  auto c = Catalog::open(path, nullptr);
+  c->put("k", "", row_for({1, 1, 1, 1, 1}, 5 * k_s, "v"), "p");
+  c->flush();
+  EXPECT_EQ(c->write_error(), "");
+  EXPECT_EQ(c->stats().rows, 1u);
+}
+
+TEST(Catalog, WritesAreBatchedInFewTransactions) {
+  test::TempDir t;
+  auto c = Catalog::open(t / "c.db", nullptr);
+  for (uint64_t i = 0; i < 10000; ++i)
+    c->put("k", "p", row_for({1, i, 1, 1, 1}, 5 * k_s, "v"), "dir/file");
+  c->flush();
+  const catalog::WriterStats w = c->writer_stats();
+  EXPECT_EQ(w.rows, 10000u);
+  EXPECT_LE(w.batches, 10000u / 500) << "rows per transaction: " << w.rows / std::max<uint64_t>(1, w.batches);
+  const auto snap = c->load("k", "p");
+  EXPECT_EQ(snap.size(), 10000u);
+}
+
+TEST(Catalog, EnvironmentChoosesTheDefaultPath) {
+  ::setenv("WSDEDUP_CATALOG", "/tmp/elsewhere.db", 1);
+  EXPECT_EQ(catalog::default_catalog_path(), "/tmp/elsewhere.db");
+  ::unsetenv("WSDEDUP_CATALOG");
+  EXPECT_NE(catalog::default_catalog_path(), "/tmp/elsewhere.db");
+}

@@ -9,6 +9,9 @@
 
 #include <cstdlib>
 #include <gtest/gtest.h>
+
+#include <fstream>
+#include <iterator>
 #include <linux/fiemap.h>
 #include <string>
 #include <sys/stat.h>
@@ -411,4 +414,35 @@ TEST_F(DupesExtentsBtrfsCompressed, ReflinkSharesCopyDoesNot) {
   const fs::DedupeResult r = fs::dedupe_range(fa.get(), fc.get(), data.size());
   EXPECT_EQ(r.status, fs::DedupeStatus::shared) << r.err;
   EXPECT_TRUE(fs::same_physical_extents(a, extents_of(path("c"))));
+}
+
+// One FIDEDUPERANGE per chunk for several destinations: each gets its own answer, a differing
+// one does not stop the others, and the shared ones end up on the source's extents.
+TEST_F(DupesExtentsBtrfs, DedupeRangesSharesManyDestinationsPerCall) {
+  const std::string data = test::random_bytes(256 * 1024, 8);
+  std::string other = data;
+  other[200000] = static_cast<char>(other[200000] ^ 1); // differs in the 4th 64 KiB chunk
+  write_synced(path("src"), data);
+  for (const char* n : {"d1", "d2", "d3"}) write_synced(path(n), data);
+  write_synced(path("diff"), other);
+  util::Fd src = open_read(path("src"));
+  std::vector<util::Fd> fds;
+  std::vector<fs::DedupeTarget> targets;
+  for (const char* n : {"d1", "diff", "d2", "d3"}) {
+    fds.push_back(open_read(path(n)));
+    targets.push_back({fds.back().get(), {}});
+  }
+  fs::dedupe_ranges(src.get(), targets, data.size(), 64 * 1024);
+  for (size_t i : {0u, 2u, 3u}) {
+    EXPECT_EQ(targets[i].result.status, fs::DedupeStatus::shared) << i << ": " << targets[i].result.err;
+    EXPECT_EQ(targets[i].result.bytes_deduped, data.size());
+    EXPECT_EQ(targets[i].result.calls, 4u) << "one call per 64 KiB chunk, shared by all";
+  }
+  EXPECT_EQ(targets[1].result.status, fs::DedupeStatus::differs);
+  for (const char* n : {"d1", "d2", "d3"})
+    EXPECT_TRUE(fs::same_physical_extents(extents_of(path("src")), extents_of(path(n)))) << n;
+  EXPECT_FALSE(fs::same_physical_extents(extents_of(path("src")), extents_of(path("diff"))));
+  std::ifstream in(path("diff"), std::ios::binary);
+  const std::string now((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  EXPECT_EQ(now, other) << "a differing destination keeps its bytes";
 }

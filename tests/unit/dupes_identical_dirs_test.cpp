@@ -72,9 +72,9 @@ TEST(DupesFinder, GroupsIdenticalFilesFoldsHardlinksIgnoresEmpty) {
   const dupes::DuplicateGroup& g = f.dupes.groups[0]; // largest first
   EXPECT_EQ(g.size, big.size());
   ASSERT_EQ(g.files.size(), 3u) << "one, two, three: the hardlink is the same inode";
-  EXPECT_EQ(files[g.files[0]].rel_path, "x/one");
-  EXPECT_EQ(files[g.files[1]].rel_path, "y/three");
-  EXPECT_EQ(files[g.files[2]].rel_path, "y/two");
+  EXPECT_EQ(f.scan.files.rel_path(g.files[0]), "x/one");
+  EXPECT_EQ(f.scan.files.rel_path(g.files[1]), "y/three");
+  EXPECT_EQ(f.scan.files.rel_path(g.files[2]), "y/two");
   EXPECT_EQ(g.duplicate_bytes, 2 * big.size());
   EXPECT_EQ(g.already_shared, 0u) << "ext4 copies do not share storage";
   for (uint32_t m = 0; m < g.files.size(); ++m) EXPECT_EQ(g.shares_with[m], m);
@@ -82,8 +82,8 @@ TEST(DupesFinder, GroupsIdenticalFilesFoldsHardlinksIgnoresEmpty) {
   EXPECT_EQ(s.size, 5u);
   EXPECT_EQ(s.files.size(), 2u);
   for (size_t i = 0; i < files.size(); ++i) {
-    if (files[i].rel_path == "z/near" || files[i].st.size == 0) {
-      EXPECT_EQ(f.dupes.group_of[i], dupes::k_no_group) << files[i].rel_path;
+    if (f.scan.files.rel_path(i) == "z/near" || files[i].st.size == 0) {
+      EXPECT_EQ(f.dupes.group_of[i], dupes::k_no_group) << f.scan.files.rel_path(i);
     }
   }
   EXPECT_TRUE(f.dupes.problems.empty());

@@ -111,3 +111,9 @@ zf_comparable() {
   sed -n -e 's/^\(DDT-[a-z0-9]*-zap-[a-z]*\): \([0-9]*\) entries.*/\1: \2 entries/p' \
     -e '/^bucket/,/^dedup = /p'
 }
+
+# The DDT object lines' "in core" figure (zdb's mspace / entries), one "CLASS BYTES" line per
+# class: `DDT-sha256-zap-unique: 300 entries, size 573 on disk, 177 in core` -> `unique 177`.
+zf_in_core() {
+  sed -n -e 's/^DDT-[a-z0-9]*-zap-\([a-z]*\): [0-9]* entries, size [0-9]* on disk, \([0-9]*\) in core$/\1 \2/p'
+}

@@ -1,0 +1,400 @@
+#include "migrate/copy_engine.hpp"
+
+#include "dedupe/temp_names.hpp"
+#include "fs/roots.hpp"
+#include "fs/safe_open.hpp"
+#include "fs/tree_remove.hpp"
+#include "migrate/file_ops.hpp"
+#include "util/error.hpp"
+#include "util/fd.hpp"
+#include "util/pause_point.hpp"
+#include "verify/comparer.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <chrono>
+#include <fcntl.h>
+#include <mutex>
+#include <sys/stat.h>
+#include <thread>
+#include <unistd.h>
+
+namespace wsd::migrate {
+
+namespace {
+
+using verify::Node;
+using Clock = std::chrono::steady_clock;
+
+double seconds_since(Clock::time_point t) {
+  return std::chrono::duration<double>(Clock::now() - t).count();
+}
+
+std::string_view parent_of(std::string_view rel) { return dedupe::dir_name(rel); }
+std::string base_of(std::string_view rel) { return std::string(dedupe::base_name(rel)); }
+
+// One open directory beneath a root, kept while consecutive entries share it.
+class DirCache {
+public:
+  DirCache(int root_fd, bool cross_fs) : m_root_fd(root_fd), m_cross_fs(cross_fs) {}
+  /// The fd of `rel` (a directory beneath the root), or -1 with errno in `err`.
+  int get(std::string_view rel, int& err) {
+    if (rel.empty()) return m_root_fd;
+    if (m_fd.valid() && rel == m_rel) return m_fd.get();
+    auto r = fs::open_beneath(m_root_fd, rel, true, m_cross_fs);
+    if (!r) {
+      err = r.error();
+      m_fd.reset();
+      return -1;
+    }
+    m_fd = std::move(*r);
+    m_rel.assign(rel);
+    return m_fd.get();
+  }
+
+private:
+  int m_root_fd;
+  bool m_cross_fs;
+  std::string m_rel;
+  util::Fd m_fd;
+};
+
+// Whether a failed operation of a file copy was on the DST side (else it was reading SRC).
+bool is_dst_op(std::string_view op) {
+  for (const std::string_view d : {"pwrite", "ftruncate", "fchown", "fchmod", "setxattr", "removexattr",
+                                   "listxattr", "futimens", "copy_file_range"})
+    if (op == d) return true;
+  return false;
+}
+
+enum class WorkKind : uint8_t { copy, fix, create, link };
+
+struct WorkItem {
+  WorkKind kind;
+  size_t index;       // SRC node
+  size_t primary = 0; // for links
+};
+
+class Executor {
+public:
+  Executor(const fs::RootSet& roots, const verify::TreeListing& src, const PassOptions& options,
+           PassStats& stats, PassProgress* progress)
+      : m_roots(roots), m_src(src), m_options(options), m_stats(stats), m_progress(progress) {}
+
+  void remove(const std::vector<std::string>& removals, const RemovalLog& log) {
+    DirCache dirs(dst_root(), m_options.walk.cross_fs);
+    for (const std::string& rel : removals) {
+      int err = 0;
+      const int dir = dirs.get(parent_of(rel), err);
+      if (dir < 0) {
+        add_error(m_errors, 1, parent_of(rel), "open", err);
+        continue;
+      }
+      if (log) log("before", rel);
+      fs::RemoveStats rs;
+      const bool gone = fs::remove_tree(dir, base_of(rel), rs);
+      for (const auto& e : rs.errors)
+        m_errors.push_back({fmt::format("{}/{}", m_roots[1].display, e.rel_path), e.op,
+                            e.err != 0 ? util::errno_text(e.err) : e.message});
+      if (log) log(gone ? "after" : "failed", rel);
+      if (gone) ++m_stats.removed;
+      m_stats.removed_files += rs.files;
+    }
+  }
+
+  void make_dirs(const std::vector<size_t>& mkdirs) {
+    DirCache dirs(dst_root(), m_options.walk.cross_fs);
+    for (const size_t i : mkdirs) {
+      const std::string& rel = m_src.nodes[i].rel_path;
+      int err = 0;
+      const int dir = dirs.get(parent_of(rel), err);
+      if (dir < 0) {
+        add_error(m_errors, 1, parent_of(rel), "open", err);
+        continue;
+      }
+      if (::mkdirat(dir, base_of(rel).c_str(), 0700) != 0 && errno != EEXIST) {
+        add_error(m_errors, 1, rel, "mkdir", errno);
+        continue;
+      }
+      ++m_stats.dirs_created;
+    }
+  }
+
+  /// Runs `items` on N threads, in batches of consecutive items (one directory fd serves many).
+  void run_parallel(const std::vector<WorkItem>& items) {
+    if (items.empty()) return;
+    const unsigned threads = std::max(1u, std::min<unsigned>(fs::resolve_threads(m_options.copy_threads),
+                                                             static_cast<unsigned>(items.size())));
+    std::atomic<size_t> next{0};
+    std::vector<Local> locals(threads);
+    auto worker = [&](unsigned t) {
+      Local& local = locals[t];
+      DirCache src_dirs(src_root(), m_options.walk.cross_fs);
+      DirCache dst_dirs(dst_root(), m_options.walk.cross_fs);
+      DirCache link_dirs(dst_root(), m_options.walk.cross_fs);
+      constexpr size_t k_batch = 16;
+      while (true) {
+        const size_t begin = next.fetch_add(k_batch);
+        if (begin >= items.size()) break;
+        const size_t end = std::min(items.size(), begin + k_batch);
+        for (size_t k = begin; k < end; ++k) {
+          const WorkItem& item = items[k];
+          switch (item.kind) {
+          case WorkKind::copy: copy_file(item.index, src_dirs, dst_dirs, local); break;
+          case WorkKind::fix: fix_metadata(item.index, dst_dirs, local); break;
+          case WorkKind::create: create_special(item.index, src_dirs, dst_dirs, local); break;
+          case WorkKind::link: make_link(item.index, item.primary, link_dirs, dst_dirs, local); break;
+          }
+        }
+      }
+    };
+    std::vector<std::thread> pool;
+    for (unsigned t = 1; t < threads; ++t) pool.emplace_back(worker, t);
+    worker(0);
+    for (auto& th : pool) th.join();
+    for (Local& l : locals) {
+      m_stats.files_copied += l.files_copied;
+      m_stats.bytes_copied += l.copier.bytes;
+      m_stats.hole_bytes += l.copier.hole_bytes;
+      m_stats.kernel_copies += l.copier.kernel_copies;
+      m_stats.metadata_fixed += l.metadata_fixed;
+      m_stats.specials_created += l.specials;
+      m_stats.links += l.links;
+      m_stats.changed_during_copy += l.changed;
+      m_errors.insert(m_errors.end(), std::make_move_iterator(l.errors.begin()),
+                      std::make_move_iterator(l.errors.end()));
+    }
+  }
+
+  void dir_metadata(const std::vector<size_t>& dirs) {
+    for (const size_t i : dirs) {
+      const Node& s = m_src.nodes[i];
+      auto fd = fs::open_beneath(dst_root(), s.rel_path, true, m_options.walk.cross_fs);
+      if (!fd) {
+        add_error(m_errors, 1, s.rel_path, "open", fd.error());
+        continue;
+      }
+      const char* op = "";
+      if (const int err = apply_metadata_fd(fd->get(), s.st, s.xattrs, op); err != 0) {
+        add_error(m_errors, 1, s.rel_path, op, err);
+        continue;
+      }
+      ++m_stats.dirs_metadata;
+    }
+  }
+
+  std::vector<PassError> take_errors() { return std::move(m_errors); }
+
+private:
+  struct Local {
+    DataCopier copier;
+    uint64_t files_copied = 0;
+    uint64_t metadata_fixed = 0;
+    uint64_t specials = 0;
+    uint64_t links = 0;
+    uint64_t changed = 0;
+    std::vector<PassError> errors;
+  };
+
+  int src_root() const { return m_roots[0].fd.get(); }
+  int dst_root() const { return m_roots[1].fd.get(); }
+
+  void add_error(std::vector<PassError>& out, size_t root, std::string_view rel, std::string_view op, int err) {
+    const std::string display = m_roots.display_path(root, rel);
+    out.push_back({display, std::string(op), util::errno_text(err)});
+  }
+
+  void done(uint64_t bytes) {
+    if (m_progress == nullptr) return;
+    m_progress->files_done.fetch_add(1, std::memory_order_relaxed);
+    m_progress->bytes_done.fetch_add(bytes, std::memory_order_relaxed);
+  }
+
+  // Renames `tmp` over `name` in `dir`, or removes `tmp` and records why not.
+  bool install(int dir, const std::string& tmp, const std::string& name, std::string_view rel, Local& local) {
+    if (::renameat(dir, tmp.c_str(), dir, name.c_str()) == 0) return true;
+    add_error(local.errors, 1, rel, "rename", errno);
+    ::unlinkat(dir, tmp.c_str(), 0);
+    return false;
+  }
+
+  void copy_file(size_t i, DirCache& src_dirs, DirCache& dst_dirs, Local& local) {
+    const Node& s = m_src.nodes[i];
+    const std::string name = base_of(s.rel_path);
+    int err = 0;
+    const int sdir = src_dirs.get(parent_of(s.rel_path), err);
+    if (sdir < 0) return add_error(local.errors, 0, parent_of(s.rel_path), "open", err);
+    const int ddir = dst_dirs.get(parent_of(s.rel_path), err);
+    if (ddir < 0) return add_error(local.errors, 1, parent_of(s.rel_path), "open", err);
+    auto sfd = fs::open_child(sdir, name.c_str(), false);
+    if (!sfd) return add_error(local.errors, 0, s.rel_path, "open", sfd.error());
+    fs::FileStat st;
+    if (const int e = fs::stat_fd(sfd->get(), st); e != 0) return add_error(local.errors, 0, s.rel_path, "fstat", e);
+    if (st.dev != s.st.dev || st.ino != s.st.ino || !st.is_regular()) {
+      ++local.changed; // replaced since the listing: the next pass sees the new entry
+      return;
+    }
+    const std::string tmp = dedupe::make_temp_name();
+    util::Fd dfd(::openat(ddir, tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));
+    if (!dfd) return add_error(local.errors, 1, s.rel_path, "open", errno);
+    const char* op = "";
+    int e = copy_file_data(sfd->get(), dfd.get(), st, local.copier, op);
+    util::pause_point("migrate.copied", s.rel_path);
+    if (e == 0) e = apply_metadata_fd(dfd.get(), st, s.xattrs, op);
+    if (e != 0) {
+      ::unlinkat(ddir, tmp.c_str(), 0);
+      if (e == ESTALE) {
+        ++local.changed;
+        return;
+      }
+      return add_error(local.errors, is_dst_op(op) ? 1 : 0, s.rel_path, op, e);
+    }
+    dfd.reset();
+    if (!install(ddir, tmp, name, s.rel_path, local)) return;
+    fs::FileStat after;
+    if (fs::stat_fd(sfd->get(), after) == 0 &&
+        (after.size != st.size || after.mtime_ns != st.mtime_ns || after.ctime_ns != st.ctime_ns))
+      ++local.changed;
+    ++local.files_copied;
+    done(st.size);
+  }
+
+  void fix_metadata(size_t i, DirCache& dst_dirs, Local& local) {
+    const Node& s = m_src.nodes[i];
+    int err = 0;
+    const int ddir = dst_dirs.get(parent_of(s.rel_path), err);
+    if (ddir < 0) return add_error(local.errors, 1, parent_of(s.rel_path), "open", err);
+    auto dfd = fs::open_child(ddir, base_of(s.rel_path).c_str(), false);
+    if (!dfd) return add_error(local.errors, 1, s.rel_path, "open", dfd.error());
+    const char* op = "";
+    if (const int e = apply_metadata_fd(dfd->get(), s.st, s.xattrs, op); e != 0)
+      return add_error(local.errors, 1, s.rel_path, op, e);
+    ++local.metadata_fixed;
+    done(0);
+  }
+
+  void create_special(size_t i, DirCache& src_dirs, DirCache& dst_dirs, Local& local) {
+    const Node& s = m_src.nodes[i];
+    const std::string name = base_of(s.rel_path);
+    int err = 0;
+    const int ddir = dst_dirs.get(parent_of(s.rel_path), err);
+    if (ddir < 0) return add_error(local.errors, 1, parent_of(s.rel_path), "open", err);
+    const std::string tmp = dedupe::make_temp_name();
+    if (s.st.type == fs::EntryType::symlink) {
+      if (::symlinkat(s.link_target.c_str(), ddir, tmp.c_str()) != 0)
+        return add_error(local.errors, 1, s.rel_path, "symlink", errno);
+    } else {
+      dev_t rdev = 0;
+      if (s.st.type == fs::EntryType::char_device || s.st.type == fs::EntryType::block_device) {
+        const int sdir = src_dirs.get(parent_of(s.rel_path), err);
+        if (sdir < 0) return add_error(local.errors, 0, parent_of(s.rel_path), "open", err);
+        struct stat sst {};
+        if (::fstatat(sdir, name.c_str(), &sst, AT_SYMLINK_NOFOLLOW) != 0)
+          return add_error(local.errors, 0, s.rel_path, "stat", errno);
+        rdev = sst.st_rdev;
+      }
+      if (::mknodat(ddir, tmp.c_str(), (s.st.mode & S_IFMT) | 0600, rdev) != 0)
+        return add_error(local.errors, 1, s.rel_path, "mknod", errno);
+    }
+    const char* op = "";
+    if (const int e = apply_metadata_at(ddir, tmp.c_str(), s.st, s.xattrs, op); e != 0) {
+      ::unlinkat(ddir, tmp.c_str(), 0);
+      return add_error(local.errors, 1, s.rel_path, op, e);
+    }
+    if (!install(ddir, tmp, name, s.rel_path, local)) return;
+    ++local.specials;
+    done(0);
+  }
+
+  void make_link(size_t i, size_t primary, DirCache& primary_dirs, DirCache& dst_dirs, Local& local) {
+    const std::string& rel = m_src.nodes[i].rel_path;
+    const std::string& prel = m_src.nodes[primary].rel_path;
+    int err = 0;
+    const int pdir = primary_dirs.get(parent_of(prel), err);
+    if (pdir < 0) return add_error(local.errors, 1, parent_of(prel), "open", err);
+    const int ddir = dst_dirs.get(parent_of(rel), err);
+    if (ddir < 0) return add_error(local.errors, 1, parent_of(rel), "open", err);
+    const std::string tmp = dedupe::make_temp_name();
+    if (::linkat(pdir, base_of(prel).c_str(), ddir, tmp.c_str(), 0) != 0)
+      return add_error(local.errors, 1, rel, "link", errno);
+    if (!install(ddir, tmp, base_of(rel), rel, local)) return;
+    ++local.links;
+    done(0);
+  }
+
+  const fs::RootSet& m_roots;
+  const verify::TreeListing& m_src;
+  const PassOptions& m_options;
+  PassStats& m_stats;
+  PassProgress* m_progress;
+  std::vector<PassError> m_errors;
+};
+
+verify::Listings list_both(const fs::RootSet& roots, const PassOptions& options, PassStats& stats,
+                           fs::WalkProgress* progress) {
+  const auto t0 = Clock::now();
+  verify::Listings l = verify::list_trees(roots, options.walk, verify::ReadXattrs::yes, progress);
+  stats.list_seconds = seconds_since(t0);
+  for (auto& e : l.errors) stats.errors.push_back({e.path, e.op, e.message});
+  stats.src_entries = l.trees[0].nodes.size();
+  return l;
+}
+
+fs::RootSet open_roots(const std::string& src, const std::string& dst) {
+  fs::RootSet roots({src, dst});
+  if (roots.size() != 2) throw util::Fatal("migrate: SRC and the target are the same directory");
+  return roots;
+}
+
+} // namespace
+
+CopyPlan plan_pass(const std::string& src, const std::string& dst, const PassOptions& options,
+                   PassStats& stats) {
+  const fs::RootSet roots = open_roots(src, dst);
+  const verify::Listings l = list_both(roots, options, stats, nullptr);
+  CopyPlan plan = plan_copy(l.trees[0], l.trees[1]);
+  stats.unchanged = plan.unchanged;
+  return plan;
+}
+
+PassStats run_copy_pass(const std::string& src, const std::string& dst, const PassOptions& options,
+                        PassProgress* progress, const RemovalLog& removal_log) {
+  PassStats stats;
+  const fs::RootSet roots = open_roots(src, dst);
+  const verify::Listings l = list_both(roots, options, stats, progress ? &progress->walk : nullptr);
+  const CopyPlan plan = plan_copy(l.trees[0], l.trees[1]);
+  stats.unchanged = plan.unchanged;
+  stats.temps_removed = plan.temps_removed;
+
+  const auto t0 = Clock::now();
+  if (progress != nullptr) {
+    progress->files_total = plan.copies.size() + plan.metadata_fixes.size() + plan.creates.size() + plan.links.size();
+    progress->bytes_total = plan.bytes_to_copy;
+    progress->phase = 1;
+  }
+  Executor ex(roots, l.trees[0], options, stats, progress);
+  ex.remove(plan.removals, removal_log);
+  ex.make_dirs(plan.mkdirs);
+  std::vector<WorkItem> items;
+  items.reserve(plan.copies.size() + plan.metadata_fixes.size() + plan.creates.size());
+  for (const size_t i : plan.copies) items.push_back({WorkKind::copy, i});
+  for (const size_t i : plan.metadata_fixes) items.push_back({WorkKind::fix, i});
+  for (const size_t i : plan.creates) items.push_back({WorkKind::create, i});
+  std::sort(items.begin(), items.end(), [](const WorkItem& a, const WorkItem& b) { return a.index < b.index; });
+  ex.run_parallel(items);
+  items.clear();
+  for (const auto& [name, primary] : plan.links) items.push_back({WorkKind::link, name, primary});
+  ex.run_parallel(items);
+  if (progress != nullptr) progress->phase = 2;
+  ex.dir_metadata(plan.dir_metadata);
+  stats.copy_seconds = seconds_since(t0);
+  auto errors = ex.take_errors();
+  stats.errors.insert(stats.errors.end(), errors.begin(), errors.end());
+  std::sort(stats.errors.begin(), stats.errors.end(),
+            [](const PassError& a, const PassError& b) { return a.path < b.path; });
+  return stats;
+}
+
+} // namespace wsd::migrate
