@@ -6,11 +6,14 @@
 #include "report/json_path.hpp"
 #include "report/table.hpp"
 #include "scan/tree_scan.hpp"
+#include "util/escape.hpp"
 #include "util/units.hpp"
 
 #include <fmt/format.h>
 
 #include <cstdio>
+#include <fcntl.h>
+#include <sys/stat.h>
 #include <memory>
 
 namespace wsd::cli {
@@ -65,7 +68,19 @@ int run_prune(const CatalogArgs& args) {
   options.collect_min_size = 0;
   const scan::ScanResult scanned = scan::scan_tree(roots, options, nullptr);
   std::vector<uint64_t> fs_ids;
-  for (const auto& r : roots.roots()) fs_ids.push_back(catalog::filesystem_id(r.fd.get()));
+  for (const auto& r : roots.roots()) {
+    fs_ids.push_back(catalog::filesystem_id(r.fd.get()));
+    // Rows are keyed by (filesystem, inode), not by path: below a subdirectory we cannot tell
+    // a file elsewhere on the filesystem from a deleted one. Losing those rows costs a re-read.
+    struct statx sx {};
+    if (::statx(r.fd.get(), "", AT_EMPTY_PATH, 0, &sx) == 0 && (sx.stx_attributes_mask & STATX_ATTR_MOUNT_ROOT) &&
+        !(sx.stx_attributes & STATX_ATTR_MOUNT_ROOT))
+      std::fprintf(stderr,
+                   "wsdedup: warning: %s is not the top of its filesystem: rows of files elsewhere on "
+                   "that filesystem are dropped too (their next run re-reads them); prune the "
+                   "filesystem's top to keep them\n",
+                   util::escape_for_terminal(r.display).c_str());
+  }
   std::vector<std::pair<uint64_t, uint64_t>> live;
   for (const auto& f : scanned.files.files)
     if (f.st.dev == roots[f.root].st.dev) live.emplace_back(fs_ids[f.root], f.st.ino);
