@@ -14,6 +14,7 @@
 #include <cstring>
 #include <chrono>
 #include <fmt/format.h>
+#include <sys/sysmacros.h>
 #include <unordered_map>
 
 namespace wsd::verify {
@@ -134,12 +135,25 @@ public:
       uint64_t src_job;
       uint64_t dst_job;
     };
-    std::vector<content::FileJob> jobs;
+    // Jobs name a directory and a file name, so each reader opens a directory once and its
+    // files relative to it; SRC's jobs come first, then DST's, each tree in its path order
+    // (interleaving the trees would reopen a directory for every file).
+    std::vector<content::FileJob> src_jobs, dst_jobs;
     std::vector<ContentPair> to_check;
     std::unordered_map<fs::InodeKey, uint64_t, fs::InodeKeyHash> job_of_src, job_of_dst;
-    const auto job_for = [&](const Node& n, uint32_t root, auto& index) {
+    std::vector<std::string_view> dir_paths; // root-relative, shared by both trees
+    std::unordered_map<std::string_view, uint32_t> dir_ids;
+    const auto job_for = [&](const Node& n, uint32_t root, auto& index, std::vector<content::FileJob>& jobs) {
       auto [it, inserted] = index.try_emplace(fs::InodeKey{n.st.dev, n.st.ino}, jobs.size());
-      if (inserted) jobs.push_back(content::FileJob::of(jobs.size(), root, n.rel_path, n.st));
+      if (inserted) {
+        const std::string_view path = n.rel_path;
+        const size_t slash = path.rfind('/');
+        const std::string_view parent = slash == std::string_view::npos ? std::string_view() : path.substr(0, slash);
+        const std::string_view name = slash == std::string_view::npos ? path : path.substr(slash + 1);
+        auto [d, fresh] = dir_ids.try_emplace(parent, static_cast<uint32_t>(dir_paths.size()));
+        if (fresh) dir_paths.push_back(parent);
+        jobs.push_back(content::FileJob::in_dir(jobs.size(), root, d->second, name, n.st));
+      }
       return it->second;
     };
     const auto dst_root = static_cast<uint32_t>(m_roots.size() - 1);
@@ -148,15 +162,23 @@ public:
       const Node& t = m_dst[m_pairs[p].dst];
       if (!s.st.is_regular() || s.st.size != t.st.size || s.st.size == 0) continue;
       if (s.st.dev == t.st.dev && s.st.ino == t.st.ino) continue; // the same inode
-      to_check.push_back({p, job_for(s, 0, job_of_src), job_for(t, dst_root, job_of_dst)});
+      to_check.push_back({p, job_for(s, 0, job_of_src, src_jobs), job_for(t, dst_root, job_of_dst, dst_jobs)});
     }
+    const uint64_t dst_offset = src_jobs.size();
+    std::vector<content::FileJob> jobs = std::move(src_jobs);
+    jobs.reserve(jobs.size() + dst_jobs.size());
+    for (content::FileJob& j : dst_jobs) {
+      j.id += dst_offset;
+      jobs.push_back(std::move(j));
+    }
+    for (ContentPair& c : to_check) c.dst_job += dst_offset;
     if (progress) progress->phase.store(1, std::memory_order_relaxed);
     content::DigestTable table(jobs.size());
     std::vector<content::ReadResult> results;
     content::ReaderOptions ro;
     ro.threads = m_options.read_threads;
     ro.cross_fs = m_options.walk.cross_fs;
-    // SRC jobs first, then DST: each tree is read in its own directory order.
+    ro.dir_path = [&dir_paths](uint32_t dir) { return std::string(dir_paths[dir]); };
     const content::CachedHashStats cached = content::hash_with_catalog(
         m_roots, jobs, ro, m_options.catalog, table, &results,
         progress ? &progress->content : nullptr);
@@ -217,6 +239,13 @@ private:
     return k;
   }
 
+  // A time floored to the granularity both sides keep (VerifyOptions::mtime_granularity_ns).
+  int64_t truncate_time(int64_t ns) const {
+    const int64_t g = std::max<int64_t>(1, m_options.mtime_granularity_ns);
+    const int64_t r = ns % g;
+    return r < 0 ? ns - r - g : ns - r;
+  }
+
   static void add(Difference& d, std::string reason, std::string detail) {
     d.reasons.push_back(std::move(reason));
     d.details.push_back(std::move(detail));
@@ -251,6 +280,11 @@ private:
     if (s.st.type == fs::EntryType::symlink && s.link_target != t.link_target)
       add(diff_for(p), "symlink_target",
           fmt::format("-> {} in SRC, -> {} in DST", quoted(s.link_target), quoted(t.link_target)));
+    if ((s.st.type == fs::EntryType::char_device || s.st.type == fs::EntryType::block_device) &&
+        s.rdev != t.rdev)
+      add(diff_for(p), "rdev",
+          fmt::format("device {}:{} in SRC, {}:{} in DST", major(s.rdev), minor(s.rdev), major(t.rdev),
+                      minor(t.rdev)));
     if (m_options.metadata == CompareMetadata::no) return;
     if (s.st.uid != t.st.uid)
       add(diff_for(p), "owner", fmt::format("uid {} in SRC, {} in DST", s.st.uid, t.st.uid));
@@ -259,7 +293,7 @@ private:
     if ((s.st.mode & 07777) != (t.st.mode & 07777) && s.st.type != fs::EntryType::symlink)
       add(diff_for(p), "mode",
           fmt::format("{} in SRC, {} in DST", format_mode(s.st.mode), format_mode(t.st.mode)));
-    if (s.st.mtime_ns != t.st.mtime_ns)
+    if (truncate_time(s.st.mtime_ns) != truncate_time(t.st.mtime_ns))
       add(diff_for(p), "mtime", fmt::format("{} in SRC, {} in DST", format_time(s.st.mtime_ns),
                                             format_time(t.st.mtime_ns)));
     if (s.xattrs != t.xattrs) add(diff_for(p), "xattrs", xattr_detail(s, t));
