@@ -22,6 +22,7 @@ struct VerifyOptions {
   CompareMetadata metadata = CompareMetadata::no;
   unsigned read_threads = 0; // 0: one per core
   catalog::Catalog* catalog = nullptr; // fresh rows stand for unchanged files (may be null)
+  int64_t mtime_granularity_ns = 1; // mtimes compared truncated to this (a target keeping whole seconds: 1e9)
 };
 
 enum class DiffKind : uint8_t { missing, extra, different };
@@ -35,7 +36,7 @@ struct Difference {
   DiffKind kind = DiffKind::different;
   fs::EntryType src_type = fs::EntryType::unknown; // of the side(s) that have it
   fs::EntryType dst_type = fs::EntryType::unknown;
-  std::vector<std::string> reasons; // "type", "size", "content", "symlink_target", "owner",
+  std::vector<std::string> reasons; // "type", "size", "content", "symlink_target", "rdev", "owner",
                                     // "group", "mode", "mtime", "xattrs", "hardlinks"
   std::vector<std::string> details; // one human sentence per reason, same order
   uint64_t entries_below = 0;       // a missing/extra directory: entries under it, not listed

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <fmt/format.h>
 #include <sys/xattr.h>
 #include <unistd.h>
@@ -51,6 +52,14 @@ public:
         }
         target.resize(target.size() * 2);
       }
+    }
+    if ((e.st->type == fs::EntryType::char_device || e.st->type == fs::EntryType::block_device) &&
+        e.dir_fd >= 0) {
+      struct stat dst {};
+      if (::fstatat(e.dir_fd, std::string(e.name).c_str(), &dst, AT_SYMLINK_NOFOLLOW) == 0)
+        node.rdev = dst.st_rdev;
+      else
+        add_error(local, e.root, e.rel_path, "stat", util::errno_text(errno));
     }
     if (m_xattrs == ReadXattrs::yes) {
       int err = 0;
@@ -108,15 +117,19 @@ private:
 
 // Lists and reads the attributes through /proc/self/fd/N of an O_PATH descriptor: the magic
 // link names the opened inode itself, so nothing is resolved by path again.
+// With `last_is_entry`, the path is "/proc/self/fd/DIRFD/NAME" and the l-variants act on NAME
+// itself (never following it: one call instead of open, fstat, list, close per entry).
 int xattrs_of_proc_path(const std::string& path,
-                        std::vector<std::pair<std::string, std::string>>& out) {
+                        std::vector<std::pair<std::string, std::string>>& out, bool last_is_entry = false) {
+  auto list = last_is_entry ? ::llistxattr : ::listxattr;
+  auto get = last_is_entry ? ::lgetxattr : ::getxattr;
   std::string names;
   while (true) {
-    const ssize_t need = ::listxattr(path.c_str(), nullptr, 0);
+    const ssize_t need = list(path.c_str(), nullptr, 0);
     if (need < 0) return errno == EOPNOTSUPP ? 0 : errno;
     if (need == 0) return 0;
     names.resize(static_cast<size_t>(need));
-    const ssize_t got = ::listxattr(path.c_str(), names.data(), names.size());
+    const ssize_t got = list(path.c_str(), names.data(), names.size());
     if (got < 0 && errno == ERANGE) continue;
     if (got < 0) return errno;
     names.resize(static_cast<size_t>(got));
@@ -128,13 +141,13 @@ int xattrs_of_proc_path(const std::string& path,
     if (name.empty() || is_xfs_acl_alias(name)) continue;
     std::string value;
     while (true) {
-      const ssize_t need = ::getxattr(path.c_str(), name.c_str(), nullptr, 0);
+      const ssize_t need = get(path.c_str(), name.c_str(), nullptr, 0);
       if (need < 0) {
         if (errno == ENODATA) break; // removed meanwhile
         return errno;
       }
       value.resize(static_cast<size_t>(need));
-      const ssize_t got = ::getxattr(path.c_str(), name.c_str(), value.data(), value.size());
+      const ssize_t got = get(path.c_str(), name.c_str(), value.data(), value.size());
       if (got < 0 && errno == ERANGE) continue;
       if (got < 0) return errno;
       value.resize(static_cast<size_t>(got));
@@ -152,6 +165,8 @@ int read_xattrs(int dir_fd, const char* name, fs::EntryType type,
                 std::vector<std::pair<std::string, std::string>>& out) {
   out.clear();
   if (type == fs::EntryType::symlink) return 0;
+  if (*name) // the entry itself, never followed (swapped for a symlink: that symlink's own list)
+    return xattrs_of_proc_path(fmt::format("/proc/self/fd/{}/{}", dir_fd, name), out, true);
   const int fd = *name ? ::openat(dir_fd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC)
                        : ::fcntl(dir_fd, F_DUPFD_CLOEXEC, 0);
   if (fd < 0) return errno;

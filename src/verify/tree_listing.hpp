@@ -21,6 +21,7 @@ struct Node {
   std::string rel_path; // "" for the root itself
   fs::FileStat st;
   std::string link_target;                                 // symlinks only
+  uint64_t rdev = 0;                                       // char/block devices only (st_rdev)
   std::vector<std::pair<std::string, std::string>> xattrs; // sorted by name; with ReadXattrs::yes
 };
 
