@@ -9,6 +9,7 @@
 #include <chrono>
 #include <cstdlib>
 #include <cstring>
+#include <algorithm>
 #include <filesystem>
 #include <sys/stat.h>
 #include <sys/statfs.h>
@@ -39,9 +40,7 @@ private:
 class WriterStatements {
 public:
   explicit WriterStatements(sqlite3* db)
-      : content(db, "INSERT OR REPLACE INTO content (kind_id, fs_id, ino, size, mtime_ns, "
-                    "ctime_ns, computed_ns, value) VALUES (?1,?2,?3,?4,?5,?6,?7,?8)"),
-        path(db, "INSERT OR REPLACE INTO paths (fs_id, ino, path) VALUES (?1,?2,?3)"),
+      : segment(db, "INSERT INTO segments (kind_id, rows, data) VALUES (?1, ?2, ?3)"),
         m_add_kind(db, "INSERT OR IGNORE INTO kinds (kind, params) VALUES (?1, ?2)"),
         m_find_kind(db, "SELECT id FROM kinds WHERE kind = ?1 AND params = ?2"), m_db(db) {}
 
@@ -63,8 +62,19 @@ public:
     return id;
   }
 
-  Stmt content;
-  Stmt path;
+  /// Appends one segment: (kind_id, rows, data).
+  void insert_segment(int64_t kind_id, uint64_t rows, std::string_view data) {
+    sqlite3_stmt* st = segment.get();
+    sqlite3_reset(st);
+    sqlite3_bind_int64(st, 1, kind_id);
+    sqlite3_bind_int64(st, 2, static_cast<int64_t>(rows));
+    sqlite3_bind_blob64(st, 3, data.data(), data.size(), SQLITE_STATIC);
+    const int rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    if (rc != SQLITE_DONE) throw util::Fatal("catalog: segments: {}", sqlite3_errmsg(m_db));
+  }
+
+  Stmt segment;
 
 private:
   Stmt m_add_kind;
@@ -80,8 +90,12 @@ using detail::WriterStatements;
 
 namespace {
 
-constexpr int k_schema_version = 2;
-constexpr size_t k_batch_rows = 2000;
+constexpr int k_schema_version = 3;
+// Rows per write transaction, and the queue's bound in bytes (put() waits beyond it).
+constexpr uint64_t k_batch_rows = 16384;
+constexpr size_t k_max_queued_bytes = size_t{64} << 20;
+// Rows per segment when prune/vacuum rewrite a kind (keeps blobs far below SQLite's limit).
+constexpr uint64_t k_rewrite_segment_rows = 65536;
 // How long a run waits for another run's write transaction before giving up on the catalog
 // (WSDEDUP_CATALOG_TIMEOUT_MS overrides it).
 constexpr int k_busy_timeout_ms = 30000;
@@ -95,23 +109,93 @@ int busy_timeout_ms() {
   return k_busy_timeout_ms;
 }
 
-// Version 2: (kind, params) interned in `kinds`; content rows keyed (kind_id, fs_id, ino) so
-// load() is one range scan; the path once per file in `paths` (reports only, never a key).
+// Version 3: (kind, params) interned in `kinds`; rows appended in segments, each a blob of
+// records (fs_id, ino, size, mtime_ns, ctime_ns, computed_ns: 8 bytes each, host order;
+// varint value length, value; varint path length, path). A later record of the same
+// (kind, fs_id, ino) supersedes an earlier one. The path is for reports, never a key.
 const char* const k_schema = R"SQL(
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS kinds (
   id INTEGER PRIMARY KEY, kind TEXT NOT NULL, params TEXT NOT NULL, UNIQUE (kind, params));
-CREATE TABLE IF NOT EXISTS content (
-  kind_id INTEGER NOT NULL, fs_id INTEGER NOT NULL, ino INTEGER NOT NULL,
-  size INTEGER NOT NULL, mtime_ns INTEGER NOT NULL, ctime_ns INTEGER NOT NULL,
-  computed_ns INTEGER NOT NULL, value BLOB NOT NULL,
-  PRIMARY KEY (kind_id, fs_id, ino)) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS paths (
-  fs_id INTEGER NOT NULL, ino INTEGER NOT NULL, path BLOB NOT NULL,
-  PRIMARY KEY (fs_id, ino)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS segments (
+  id INTEGER PRIMARY KEY, kind_id INTEGER NOT NULL, rows INTEGER NOT NULL, data BLOB NOT NULL);
+CREATE INDEX IF NOT EXISTS segments_by_kind ON segments (kind_id, id);
 )SQL";
 
-int64_t as_i64(uint64_t v) { return static_cast<int64_t>(v); }
+constexpr size_t k_record_fixed = 48;
+
+void put_varint(std::string& out, uint64_t v) {
+  while (v >= 0x80) {
+    out.push_back(static_cast<char>((v & 0x7F) | 0x80));
+    v >>= 7;
+  }
+  out.push_back(static_cast<char>(v));
+}
+
+bool get_varint(std::string_view in, size_t& pos, uint64_t& v) {
+  v = 0;
+  for (unsigned shift = 0; shift < 64 && pos < in.size(); shift += 7) {
+    const auto b = static_cast<uint8_t>(in[pos++]);
+    v |= uint64_t{b & 0x7Fu} << shift;
+    if ((b & 0x80) == 0) return true;
+  }
+  return false;
+}
+
+// Appends one record to a segment.
+void encode_record(std::string& out, const Row& row, std::string_view path) {
+  const int64_t fixed[6] = {static_cast<int64_t>(row.id.fs_id), static_cast<int64_t>(row.id.ino),
+                            static_cast<int64_t>(row.id.size),  row.id.mtime_ns,
+                            row.id.ctime_ns,                    row.computed_ns};
+  out.append(reinterpret_cast<const char*>(fixed), sizeof fixed);
+  put_varint(out, row.value.size());
+  out.append(row.value);
+  put_varint(out, path.size());
+  out.append(path);
+}
+
+// One record read from a segment.
+struct RecordView {
+  FileIdentity id;
+  int64_t computed_ns = 0;
+  std::string_view value;
+  std::string_view path;
+  size_t begin = 0; // the record's bytes in the segment
+  size_t end = 0;
+};
+
+// Reads the record at `pos`; false at the end or on malformed bytes (`malformed` set).
+bool next_record(std::string_view seg, size_t& pos, RecordView& r, bool& malformed) {
+  malformed = false;
+  if (pos == seg.size()) return false;
+  if (seg.size() - pos < k_record_fixed) {
+    malformed = true;
+    return false;
+  }
+  r.begin = pos;
+  int64_t fixed[6];
+  std::memcpy(fixed, seg.data() + pos, sizeof fixed);
+  pos += k_record_fixed;
+  r.id = {static_cast<uint64_t>(fixed[0]), static_cast<uint64_t>(fixed[1]),
+          static_cast<uint64_t>(fixed[2]), fixed[3], fixed[4]};
+  r.computed_ns = fixed[5];
+  uint64_t n = 0;
+  if (!get_varint(seg, pos, n) || n > seg.size() - pos) {
+    malformed = true;
+    return false;
+  }
+  r.value = seg.substr(pos, n);
+  pos += n;
+  if (!get_varint(seg, pos, n) || n > seg.size() - pos) {
+    malformed = true;
+    return false;
+  }
+  r.path = seg.substr(pos, n);
+  pos += n;
+  r.end = pos;
+  return true;
+}
+
 uint64_t as_u64(int64_t v) { return static_cast<uint64_t>(v); }
 
 bool exec_ok(sqlite3* db, const char* sql, std::string* error = nullptr) {
@@ -153,7 +237,10 @@ sqlite3* try_open(const std::string& path, std::string& why, OpenFailure& failur
     return nullptr;
   }
   sqlite3_busy_timeout(db, busy_timeout_ms()); // another run holds the write lock: wait
-  if (!exec_ok(db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;", &why, failure) ||
+  // WAL; synchronous=NORMAL syncs only at checkpoints, which a larger autocheckpoint makes
+  // rare (a torn cache after power loss would cost a rebuild, not a wrong answer).
+  if (!exec_ok(db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; "
+                   "PRAGMA wal_autocheckpoint=16384;", &why, failure) ||
       !exec_ok(db, k_schema, &why, failure)) {
     sqlite3_close(db);
     return nullptr;
@@ -236,6 +323,7 @@ Catalog::~Catalog() {
     m_stop = true;
   }
   m_cv.notify_all();
+  m_room.notify_all();
   if (m_writer.joinable()) m_writer.join();
   sqlite3_close(m_db);
 }
@@ -255,40 +343,87 @@ Catalog::Snapshot Catalog::load(const std::string& kind, const std::string& para
     if (sqlite3_step(st.get()) != SQLITE_ROW) return snap; // never stored
     kind_id = sqlite3_column_int64(st.get(), 0);
   }
-  Stmt st(m_db, "SELECT fs_id, ino, size, mtime_ns, ctime_ns, computed_ns, value FROM content "
-                "WHERE kind_id = ?1");
+  {
+    Stmt st(m_db, "SELECT SUM(rows), SUM(length(data)) FROM segments WHERE kind_id = ?1");
+    sqlite3_bind_int64(st.get(), 1, kind_id);
+    if (sqlite3_step(st.get()) == SQLITE_ROW) {
+      snap.m_entries.reserve(static_cast<size_t>(std::max<int64_t>(0, sqlite3_column_int64(st.get(), 0))));
+      snap.m_values.reserve(static_cast<size_t>(std::max<int64_t>(0, sqlite3_column_int64(st.get(), 1))) / 8);
+    }
+  }
+  constexpr uint64_t k_not_fresh = ~uint64_t{0};
+  Stmt st(m_db, "SELECT data FROM segments WHERE kind_id = ?1 ORDER BY id");
   sqlite3_bind_int64(st.get(), 1, kind_id);
   int rc = 0;
   while ((rc = sqlite3_step(st.get())) == SQLITE_ROW) {
-    Row row;
-    row.id.fs_id = as_u64(sqlite3_column_int64(st.get(), 0));
-    row.id.ino = as_u64(sqlite3_column_int64(st.get(), 1));
-    row.id.size = as_u64(sqlite3_column_int64(st.get(), 2));
-    row.id.mtime_ns = sqlite3_column_int64(st.get(), 3);
-    row.id.ctime_ns = sqlite3_column_int64(st.get(), 4);
-    row.computed_ns = sqlite3_column_int64(st.get(), 5);
-    const auto* blob = static_cast<const char*>(sqlite3_column_blob(st.get(), 6));
-    row.value.assign(blob ? blob : "", static_cast<size_t>(sqlite3_column_bytes(st.get(), 6)));
-    const auto key = std::make_pair(row.id.fs_id, row.id.ino);
-    snap.m_rows.emplace(key, std::move(row));
+    const auto* data = static_cast<const char*>(sqlite3_column_blob(st.get(), 0));
+    const std::string_view seg(data ? data : "", static_cast<size_t>(sqlite3_column_bytes(st.get(), 0)));
+    size_t pos = 0;
+    RecordView r;
+    bool malformed = false;
+    while (next_record(seg, pos, r, malformed)) {
+      // Freshness depends on the row alone once the identity matches: decide it here, but
+      // keep stale rows until they have superseded older ones.
+      const bool fresh = r.computed_ns >= std::max(r.id.mtime_ns, r.id.ctime_ns) + k_trust_delay_ns;
+      uint64_t value = k_not_fresh;
+      if (fresh && r.value.size() < (1u << 24)) {
+        value = (uint64_t{snap.m_values.size()} << 24) | r.value.size();
+        snap.m_values.append(r.value);
+      }
+      snap.m_entries.push_back({r.id.fs_id, r.id.ino, r.id.size, r.id.mtime_ns, r.id.ctime_ns, value});
+    }
+    // A malformed segment (never written by us) only costs its rows: they are read again.
   }
   if (rc != SQLITE_DONE) throw util::Fatal("catalog {}: {}", m_path, sqlite3_errmsg(m_db));
+  auto& e = snap.m_entries;
+  std::stable_sort(e.begin(), e.end(), [](const Snapshot::Entry& a, const Snapshot::Entry& b) {
+    return a.fs_id < b.fs_id || (a.fs_id == b.fs_id && a.ino < b.ino);
+  });
+  // The last row of each file wins; stale ones then go.
+  size_t out = 0;
+  for (size_t i = 0; i < e.size(); ++i) {
+    if (i + 1 < e.size() && e[i + 1].fs_id == e[i].fs_id && e[i + 1].ino == e[i].ino) continue;
+    if (e[i].value != k_not_fresh) e[out++] = e[i];
+  }
+  e.resize(out);
+  e.shrink_to_fit();
+  snap.m_values.shrink_to_fit();
   return snap;
 }
 
-const Row* Catalog::Snapshot::find(const FileIdentity& now) const {
-  const auto it = m_rows.find({now.fs_id, now.ino});
-  if (it == m_rows.end() || !row_is_fresh(it->second, now)) return nullptr;
-  return &it->second;
+std::optional<RowRef> Catalog::Snapshot::find(const FileIdentity& now) const {
+  const auto it = std::lower_bound(m_entries.begin(), m_entries.end(), now,
+                                   [](const Entry& a, const FileIdentity& k) {
+                                     return a.fs_id < k.fs_id || (a.fs_id == k.fs_id && a.ino < k.ino);
+                                   });
+  if (it == m_entries.end() || it->fs_id != now.fs_id || it->ino != now.ino) return std::nullopt;
+  if (it->size != now.size || it->mtime_ns != now.mtime_ns || it->ctime_ns != now.ctime_ns)
+    return std::nullopt;
+  const std::string_view values(m_values);
+  return RowRef{{it->fs_id, it->ino, it->size, it->mtime_ns, it->ctime_ns},
+                values.substr(it->value >> 24, it->value & 0xFFFFFF)};
 }
 
 void Catalog::put(const std::string& kind, const std::string& params, Row row, std::string path) {
+  bool wake = false;
   {
-    std::lock_guard lock(m_mutex);
-    m_queue.push_back({kind, params, std::move(row), std::move(path)});
+    std::unique_lock lock(m_mutex);
+    // Back-pressure: a writer far behind (another run holds the lock) must not let queued
+    // rows grow with the tree.
+    m_room.wait(lock, [&] { return m_queued_bytes < k_max_queued_bytes || m_stop; });
+    Buffer* buffer = nullptr;
+    for (Buffer& b : m_queue)
+      if (b.kind == kind && b.params == params) buffer = &b;
+    if (buffer == nullptr) buffer = &m_queue.emplace_back(Buffer{kind, params, {}, 0});
+    const size_t before = buffer->bytes.size();
+    encode_record(buffer->bytes, row, path);
+    m_queued_bytes += buffer->bytes.size() - before;
+    ++buffer->rows;
     ++m_enqueued;
+    // Wake the writer only for a full batch (a wake per row costs more than the row).
+    wake = m_enqueued - m_committed == k_batch_rows;
   }
-  m_cv.notify_one();
+  if (wake) m_cv.notify_one();
 }
 
 void Catalog::flush() {
@@ -301,13 +436,14 @@ void Catalog::flush() {
 
 void Catalog::writer_loop() {
   std::unique_ptr<WriterStatements> insert;
-  std::vector<Pending> batch;
+  std::vector<Buffer> batch;
   while (true) {
+    uint64_t rows = 0;
     {
       std::unique_lock lock(m_mutex);
-      // Wait for a full batch, a flush request or stop; commit what is there every 200 ms.
-      m_cv.wait_for(lock, std::chrono::milliseconds(200), [&] {
-        return m_stop || m_flush_requested || m_queue.size() >= k_batch_rows;
+      // Wait for a full batch, a flush request or stop; commit what is there every 500 ms.
+      m_cv.wait_for(lock, std::chrono::milliseconds(500), [&] {
+        return m_stop || m_flush_requested || m_enqueued - m_committed >= k_batch_rows;
       });
       m_flush_requested = false;
       if (m_queue.empty()) {
@@ -316,7 +452,10 @@ void Catalog::writer_loop() {
         continue;
       }
       batch.swap(m_queue);
+      m_queued_bytes = 0;
     }
+    m_room.notify_all();
+    for (const Buffer& b : batch) rows += b.rows;
     const auto t0 = std::chrono::steady_clock::now();
     std::string error;
     try {
@@ -336,55 +475,28 @@ void Catalog::writer_loop() {
       if (!error.empty() && m_write_error.empty()) m_write_error = error;
       if (m_write_error.empty()) {
         ++m_writer_stats.batches;
-        m_writer_stats.rows += batch.size();
+        m_writer_stats.rows += rows;
         m_writer_stats.seconds += seconds;
       } else {
-        m_writer_stats.dropped_rows += batch.size();
+        m_writer_stats.dropped_rows += rows;
       }
-      m_committed += batch.size();
+      m_committed += rows;
       if (m_committed == m_enqueued) m_flushed.notify_all();
     }
     batch.clear();
   }
 }
 
-void Catalog::write_batch(WriterStatements& w, const std::vector<Pending>& batch) {
+void Catalog::write_batch(WriterStatements& w, std::vector<Buffer>& batch) {
   exec("BEGIN IMMEDIATE");
-  size_t done = 0;
-  const std::pair<uint64_t, uint64_t>* last_path = nullptr;
-  std::pair<uint64_t, uint64_t> last_path_key;
-  for (const auto& p : batch) {
-    const int64_t kind_id = w.kind_id(p.kind, p.params);
-    sqlite3_stmt* s = w.content.get();
-    sqlite3_reset(s);
-    sqlite3_bind_int64(s, 1, kind_id);
-    sqlite3_bind_int64(s, 2, as_i64(p.row.id.fs_id));
-    sqlite3_bind_int64(s, 3, as_i64(p.row.id.ino));
-    sqlite3_bind_int64(s, 4, as_i64(p.row.id.size));
-    sqlite3_bind_int64(s, 5, p.row.id.mtime_ns);
-    sqlite3_bind_int64(s, 6, p.row.id.ctime_ns);
-    sqlite3_bind_int64(s, 7, p.row.computed_ns);
-    sqlite3_bind_blob(s, 8, p.row.value.data(), static_cast<int>(p.row.value.size()), SQLITE_STATIC);
-    if (sqlite3_step(s) != SQLITE_DONE)
-      throw util::Fatal("catalog {}: {}", m_path, sqlite3_errmsg(m_db));
-    // The path, once per file (a file's rows of several kinds come one after the other).
-    const std::pair<uint64_t, uint64_t> key{p.row.id.fs_id, p.row.id.ino};
-    if (last_path == nullptr || last_path_key != key) {
-      sqlite3_stmt* ps = w.path.get();
-      sqlite3_reset(ps);
-      sqlite3_bind_int64(ps, 1, as_i64(key.first));
-      sqlite3_bind_int64(ps, 2, as_i64(key.second));
-      sqlite3_bind_blob(ps, 3, p.path.data(), static_cast<int>(p.path.size()), SQLITE_STATIC);
-      if (sqlite3_step(ps) != SQLITE_DONE)
-        throw util::Fatal("catalog {}: {}", m_path, sqlite3_errmsg(m_db));
-      last_path_key = key;
-      last_path = &last_path_key;
-    }
-    // Tests kill the process here, inside an open transaction, half-way through a batch.
-    if (++done == batch.size() / 2) util::pause_point("catalog.mid_transaction", m_path);
+  bool paused = false;
+  for (const Buffer& b : batch) {
+    if (b.rows == 0) continue;
+    w.insert_segment(w.kind_id(b.kind, b.params), b.rows, b.bytes);
+    // Tests kill the process here, inside an open transaction, after a first write.
+    if (!paused) util::pause_point("catalog.mid_transaction", m_path);
+    paused = true;
   }
-  sqlite3_reset(w.content.get());
-  sqlite3_reset(w.path.get());
   exec("COMMIT");
 }
 
@@ -398,15 +510,105 @@ std::string Catalog::write_error() {
   return m_write_error;
 }
 
+template <class Keep>
+std::pair<std::string, uint64_t> Catalog::live_rows(int64_t kind_id, Keep&& keep) {
+  std::string all;
+  {
+    Stmt st(m_db, "SELECT data FROM segments WHERE kind_id = ?1 ORDER BY id");
+    sqlite3_bind_int64(st.get(), 1, kind_id);
+    int rc = 0;
+    while ((rc = sqlite3_step(st.get())) == SQLITE_ROW) {
+      const auto* data = static_cast<const char*>(sqlite3_column_blob(st.get(), 0));
+      const std::string_view seg(data ? data : "", static_cast<size_t>(sqlite3_column_bytes(st.get(), 0)));
+      // Only whole records: a malformed tail is dropped here.
+      size_t pos = 0;
+      RecordView r;
+      bool malformed = false;
+      size_t good = 0;
+      while (next_record(seg, pos, r, malformed)) good = r.end;
+      all.append(seg.substr(0, good));
+    }
+    if (rc != SQLITE_DONE) throw util::Fatal("catalog {}: {}", m_path, sqlite3_errmsg(m_db));
+  }
+  struct Ref {
+    uint64_t fs_id, ino;
+    size_t begin, end;
+  };
+  std::vector<Ref> refs;
+  size_t pos = 0;
+  RecordView r;
+  bool malformed = false;
+  while (next_record(all, pos, r, malformed)) refs.push_back({r.id.fs_id, r.id.ino, r.begin, r.end});
+  std::stable_sort(refs.begin(), refs.end(), [](const Ref& a, const Ref& b) {
+    return a.fs_id < b.fs_id || (a.fs_id == b.fs_id && a.ino < b.ino);
+  });
+  std::pair<std::string, uint64_t> out;
+  for (size_t i = 0; i < refs.size(); ++i) {
+    if (i + 1 < refs.size() && refs[i + 1].fs_id == refs[i].fs_id && refs[i + 1].ino == refs[i].ino) continue;
+    if (!keep(refs[i].fs_id, refs[i].ino)) continue;
+    out.first.append(all, refs[i].begin, refs[i].end - refs[i].begin);
+    ++out.second;
+  }
+  return out;
+}
+
+template <class Keep> uint64_t Catalog::rewrite_all(Keep&& keep) {
+  flush();
+  std::vector<int64_t> kind_ids;
+  {
+    Stmt st(m_db, "SELECT DISTINCT kind_id FROM segments");
+    while (sqlite3_step(st.get()) == SQLITE_ROW) kind_ids.push_back(sqlite3_column_int64(st.get(), 0));
+  }
+  exec("BEGIN IMMEDIATE");
+  uint64_t dropped = 0;
+  try {
+    WriterStatements w(m_db);
+    for (const int64_t kind_id : kind_ids) {
+      const auto all = live_rows(kind_id, [](uint64_t, uint64_t) { return true; });
+      const auto kept = live_rows(kind_id, keep);
+      dropped += all.second - kept.second;
+      Stmt del(m_db, "DELETE FROM segments WHERE kind_id = ?1");
+      sqlite3_bind_int64(del.get(), 1, kind_id);
+      if (sqlite3_step(del.get()) != SQLITE_DONE)
+        throw util::Fatal("catalog {}: {}", m_path, sqlite3_errmsg(m_db));
+      // Re-cut into segments of bounded size.
+      const std::string_view bytes(kept.first);
+      size_t pos = 0, seg_begin = 0;
+      uint64_t n = 0;
+      RecordView r;
+      bool malformed = false;
+      while (next_record(bytes, pos, r, malformed)) {
+        if (++n == k_rewrite_segment_rows) {
+          w.insert_segment(kind_id, n, bytes.substr(seg_begin, pos - seg_begin));
+          seg_begin = pos;
+          n = 0;
+        }
+      }
+      if (n > 0) w.insert_segment(kind_id, n, bytes.substr(seg_begin, pos - seg_begin));
+    }
+  } catch (...) {
+    sqlite3_exec(m_db, "ROLLBACK", nullptr, nullptr, nullptr);
+    throw;
+  }
+  exec("COMMIT");
+  return dropped;
+}
+
 CatalogStats Catalog::stats() {
   flush();
   CatalogStats s;
-  Stmt st(m_db, "SELECT k.kind || ' ' || k.params, COUNT(*) FROM content c JOIN kinds k "
-                "ON k.id = c.kind_id GROUP BY c.kind_id ORDER BY 1");
-  while (sqlite3_step(st.get()) == SQLITE_ROW) {
-    const auto n = as_u64(sqlite3_column_int64(st.get(), 1));
+  std::vector<std::pair<int64_t, std::string>> kinds;
+  {
+    Stmt st(m_db, "SELECT id, kind || ' ' || params FROM kinds ORDER BY 2");
+    while (sqlite3_step(st.get()) == SQLITE_ROW)
+      kinds.emplace_back(sqlite3_column_int64(st.get(), 0),
+                         reinterpret_cast<const char*>(sqlite3_column_text(st.get(), 1)));
+  }
+  for (const auto& [id, name] : kinds) {
+    const uint64_t n = live_rows(id, [](uint64_t, uint64_t) { return true; }).second;
+    if (n == 0) continue;
     s.rows += n;
-    s.rows_by_kind.emplace_back(reinterpret_cast<const char*>(sqlite3_column_text(st.get(), 0)), n);
+    s.rows_by_kind.emplace_back(name, n);
   }
   struct stat sb {};
   for (const char* suffix : {"", "-wal"})
@@ -416,40 +618,18 @@ CatalogStats Catalog::stats() {
 
 uint64_t Catalog::prune(const std::vector<uint64_t>& fs_ids,
                         const std::vector<std::pair<uint64_t, uint64_t>>& live) {
-  flush();
-  exec("CREATE TEMP TABLE IF NOT EXISTS pruned_fs (fs_id INTEGER PRIMARY KEY)");
-  exec("DELETE FROM pruned_fs");
-  {
-    Stmt ins(m_db, "INSERT OR IGNORE INTO pruned_fs VALUES (?1)");
-    for (const uint64_t id : fs_ids) {
-      sqlite3_reset(ins.get());
-      sqlite3_bind_int64(ins.get(), 1, as_i64(id));
-      sqlite3_step(ins.get());
-    }
-  }
-  exec("CREATE TEMP TABLE IF NOT EXISTS live (fs_id INTEGER, ino INTEGER, PRIMARY KEY (fs_id, ino)) WITHOUT ROWID");
-  exec("DELETE FROM live");
-  exec("BEGIN");
-  {
-    Stmt ins(m_db, "INSERT OR IGNORE INTO live VALUES (?1, ?2)");
-    for (const auto& [fs_id, ino] : live) {
-      sqlite3_reset(ins.get());
-      sqlite3_bind_int64(ins.get(), 1, as_i64(fs_id));
-      sqlite3_bind_int64(ins.get(), 2, as_i64(ino));
-      sqlite3_step(ins.get());
-    }
-  }
-  exec("DELETE FROM content WHERE fs_id IN (SELECT fs_id FROM pruned_fs) AND NOT EXISTS "
-       "(SELECT 1 FROM live WHERE live.fs_id = content.fs_id AND live.ino = content.ino)");
-  const auto removed = as_u64(sqlite3_changes64(m_db));
-  exec("DELETE FROM paths WHERE fs_id IN (SELECT fs_id FROM pruned_fs) AND NOT EXISTS "
-       "(SELECT 1 FROM live WHERE live.fs_id = paths.fs_id AND live.ino = paths.ino)");
-  exec("COMMIT");
-  return removed;
+  std::vector<uint64_t> pruned_fs = fs_ids;
+  std::sort(pruned_fs.begin(), pruned_fs.end());
+  std::vector<std::pair<uint64_t, uint64_t>> alive = live;
+  std::sort(alive.begin(), alive.end());
+  return rewrite_all([&](uint64_t fs_id, uint64_t ino) {
+    return !std::binary_search(pruned_fs.begin(), pruned_fs.end(), fs_id) ||
+           std::binary_search(alive.begin(), alive.end(), std::pair(fs_id, ino));
+  });
 }
 
 void Catalog::vacuum() {
-  flush();
+  rewrite_all([](uint64_t, uint64_t) { return true; }); // drops superseded rows
   exec("VACUUM");
   exec("PRAGMA wal_checkpoint(TRUNCATE)");
 }

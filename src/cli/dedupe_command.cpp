@@ -103,6 +103,7 @@ int run_dedupe(const DedupeArgs& args) {
   if (args.common.roots.empty()) throw util::Fatal("dedupe needs at least one ROOT (or --undo JOURNAL)");
   const auto start = std::chrono::steady_clock::now();
   dedupe::ExecutorOptions eo;
+  eo.run_start_ns = dedupe::wall_clock_ns();
   eo.mode = parse_mode(args.mode);
   eo.dry_run = args.dry_run ? dedupe::DryRun::yes : dedupe::DryRun::no;
   eo.cross_fs = args.common.cross_fs;
@@ -156,6 +157,7 @@ int run_dedupe(const DedupeArgs& args) {
   fo.cross_fs = args.common.cross_fs;
   const std::unique_ptr<catalog::Catalog> catalog = open_catalog(args.common);
   fo.catalog = catalog.get();
+  eo.catalog = catalog.get();
   const dupes::DuplicateSet found = dupes::find_duplicates(roots, scanned.files, fo, &read_progress);
   const dedupe::ExecutionReport r = dedupe::execute_dedupe(roots, scanned.files, found, eo);
   ticker.stop();
@@ -197,7 +199,13 @@ int run_dedupe(const DedupeArgs& args) {
     auto& errs = doc["errors"] = nlohmann::ordered_json::array();
     for (const auto& [path, op, text] : errors)
       errs.push_back({{"path", report::path_to_json(path)}, {"op", op}, {"error", text}});
-    if (args.common.stats) doc["stats"] = {{"seconds", seconds}, {"peak_rss_bytes", peak_rss_bytes()}};
+    if (eo.catalog)
+      doc["catalog_rows"] = {{"files", r.catalog_rows.files}, {"rows", r.catalog_rows.rows},
+                             {"files_without_rows", r.catalog_rows.dropped}};
+    if (args.common.stats)
+      doc["stats"] = {{"seconds", seconds}, {"peak_rss_bytes", peak_rss_bytes()},
+                      {"candidates", found.stats.candidates}, {"bytes_read", found.stats.bytes_read},
+                      {"catalog_hits", found.stats.catalog_hits}};
     emit_document(doc, args.common);
     if (args.common.json) return 0;
   }
@@ -228,7 +236,10 @@ int run_dedupe(const DedupeArgs& args) {
   text += skipped_text(r.skipped);
   for (const auto& n : r.notes) text += "note: " + util::escape_for_terminal(n) + "\n";
   if (!r.journal_path.empty()) text += fmt::format("journal (for --undo): {}\n", util::escape_for_terminal(r.journal_path));
-  if (args.common.stats) text += fmt::format("{:.2f} s, peak memory {}\n", seconds, util::format_bytes(peak_rss_bytes()));
+  if (args.common.stats)
+    text += fmt::format("{:.2f} s, {} read ({} hashes from the catalog), {} catalog rows written for changed files, peak memory {}\n",
+                        seconds, util::format_bytes(found.stats.bytes_read), util::format_count(found.stats.catalog_hits),
+                        util::format_count(r.catalog_rows.rows), util::format_bytes(peak_rss_bytes()));
   std::fputs(text.c_str(), stdout);
   return 0;
 }

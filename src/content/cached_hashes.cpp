@@ -4,6 +4,7 @@
 #include <cstring>
 #include <map>
 #include <mutex>
+#include <string_view>
 
 
 namespace wsd::content {
@@ -17,7 +18,7 @@ std::string encode(const Digest128& d) {
   return s;
 }
 
-bool decode(const std::string& s, Digest128& d) {
+bool decode(std::string_view s, Digest128& d) {
   if (s.size() != 16) return false;
   std::memcpy(&d.low, s.data(), 8);
   std::memcpy(&d.high, s.data() + 8, 8);
@@ -82,6 +83,8 @@ private:
 
 } // namespace
 
+std::string digest_row_value(const Digest128& digest) { return encode(digest); }
+
 std::string hash_kind(ReadScope scope) {
   return scope == ReadScope::whole ? "xxh3-128" : "xxh3-128-head-tail";
 }
@@ -99,7 +102,7 @@ CachedHashStats hash_with_catalog(const fs::RootSet& roots, const std::vector<Fi
     for (const auto& j : jobs)
       if (!snapshots.count(j.scope)) snapshots.emplace(j.scope, catalog->load(hash_kind(j.scope), ""));
     for (const auto& j : jobs) {
-      const catalog::Row* row =
+      const auto row =
           snapshots.at(j.scope).find({ids.of(j.dev), j.ino, j.size, j.mtime_ns, j.ctime_ns});
       Digest128 d;
       if (row && j.mtime_ns != 0 && decode(row->value, d)) {
@@ -137,7 +140,7 @@ CachedHashStats hash_jobs_with_catalog(const fs::RootSet& roots, size_t count,
       const FileJob j = job_of(k);
       auto it = snapshots.find(j.scope);
       if (it == snapshots.end()) it = snapshots.emplace(j.scope, catalog->load(hash_kind(j.scope), "")).first;
-      const catalog::Row* row = it->second.find({ids.of(j.dev), j.ino, j.size, j.mtime_ns, j.ctime_ns});
+      const auto row = it->second.find({ids.of(j.dev), j.ino, j.size, j.mtime_ns, j.ctime_ns});
       Digest128 d;
       if (row && j.mtime_ns != 0 && decode(row->value, d)) {
         out.digests.at(k) = d;

@@ -41,6 +41,10 @@ CachedHashStats hash_jobs_with_catalog(const fs::RootSet& roots, size_t count,
                                        DigestTable& out, std::vector<JobFailure>* failures,
                                        ReaderProgress* progress = nullptr);
 
+/// The catalog row value of a digest (what hash_with_catalog stores and decodes), for
+/// commands that know a file's digest without reading it (dedupe after sharing).
+std::string digest_row_value(const Digest128& digest);
+
 /// The catalog kind for a scope ("xxh3-128" or "xxh3-128-head-tail").
 std::string hash_kind(ReadScope scope);
 

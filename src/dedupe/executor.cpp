@@ -56,12 +56,17 @@ struct FsPlan {
 class Executor {
 public:
   Executor(const fs::RootSet& roots, const scan::FileList& list, const ExecutorOptions& options)
-      : m_roots(roots), m_list(list), m_options(options) {}
+      : m_roots(roots), m_list(list), m_options(options),
+        m_rows(options.dry_run == DryRun::yes ? nullptr : options.catalog, roots, options.run_start_ns) {}
 
   ExecutionReport run(const dupes::DuplicateSet& dupes) {
     const bool dry = m_options.dry_run == DryRun::yes;
     const std::vector<uint64_t> before = dry ? std::vector<uint64_t>() : free_bytes(m_roots);
     for (const dupes::DuplicateGroup& g : dupes.groups) run_group(g);
+    m_rows.finish();
+    m_report.catalog_rows.files += m_rows.stats().files;
+    m_report.catalog_rows.rows += m_rows.stats().rows;
+    m_report.catalog_rows.dropped += m_rows.stats().dropped;
     if (!dry) {
       const std::vector<uint64_t> after = free_bytes(m_roots);
       std::map<uint64_t, bool> seen_dev; // count each filesystem once
@@ -217,7 +222,7 @@ private:
     }
     std::vector<fs::Extent> keeper_extents;
     if (plan.mode == Mode::reflink) {
-      if (auto e = fs::read_extents(kfd->get())) keeper_extents = std::move(*e);
+      if (auto e = fs::read_extents(kfd->get(), fs::SyncFirst::yes)) keeper_extents = std::move(*e);
     }
     if (plan.mode == Mode::reflink) {
       std::vector<uint32_t> files;
@@ -228,9 +233,21 @@ private:
                       g.size);
       return;
     }
+    // Hardlink: the keeper's ctime changes with each link; leased before the first compare,
+    // its row can be written afterwards (dedupe/catalog_rows.hpp).
+    const bool keeper_leased = plan.mode == Mode::hardlink && m_rows.enabled() && fs::take_write_lease(kfd->get()) == 0;
+    bool keeper_vouched = false; // a trusted target was found equal and linked
     for (uint32_t m : targets) {
       const uint32_t t = g.files[m];
-      if (plan.mode == Mode::clone || plan.mode == Mode::hardlink) replace_one(kfd->get(), keeper, t, plan.mode);
+      if (plan.mode == Mode::clone || plan.mode == Mode::hardlink)
+        if (replace_one(kfd->get(), keeper, t, plan.mode, g) && m_rows.source_trusted(file(t).st)) keeper_vouched = true;
+    }
+    if (plan.mode == Mode::hardlink && keeper_vouched) {
+      fs::FileStat now;
+      if (keeper_leased && fs::stat_fd(kfd->get(), now) == 0) m_rows.add(std::move(*kfd), now, g, rel_path(keeper));
+      else m_report.catalog_rows.dropped++;
+    } else if (keeper_leased) {
+      fs::release_lease(kfd->get());
     }
   }
 
@@ -249,7 +266,7 @@ private:
         continue;
       }
       util::pause_point("dedupe.before_share", rel_path(t));
-      if (auto te = fs::read_extents(tfd->get())) {
+      if (auto te = fs::read_extents(tfd->get(), fs::SyncFirst::yes)) {
         if (fs::same_physical_extents(keeper_extents, *te)) {
           m_report.already_shared++;
           continue;
@@ -278,9 +295,15 @@ private:
       switch (r.status) {
       case fs::DedupeStatus::shared:
         done["phase"] = "done";
+        if (const std::string moved = changed_during_call(fds[k].get(), t, r.bytes_deduped); !moved.empty()) {
+          done["changed"] = moved;
+          skip(t, moved);
+          break;
+        }
         m_report.files_shared++;
         m_report.bytes_shared += size;
         m_changed.push_back(t);
+        note_reflink_identity(fds[k].get(), t);
         break;
       case fs::DedupeStatus::differs:
         done["phase"] = "differs";
@@ -296,7 +319,9 @@ private:
     }
   }
 
-  void replace_one(int keeper_fd, uint32_t keeper, uint32_t t, Mode mode) {
+  // True when `t` now shares the keeper's storage.
+  bool replace_one(int keeper_fd, uint32_t keeper, uint32_t t, Mode mode, const dupes::DuplicateGroup& g) {
+    m_rows.poll();
     const scan::FileEntry& f = file(t);
     ReplaceTarget target{f.root, rel_path(t), f.st};
     util::JsonLinesLog* journal = nullptr;
@@ -316,16 +341,49 @@ private:
     fs::FileStat keeper_st;
     if (const int err = fs::stat_fd(keeper_fd, keeper_st); err != 0) {
       skip(t, reason_for_errno("fstat keeper", err));
-      return;
+      return false;
     }
-    const ReplaceOutcome r = replace_path(m_roots, target, mode == Mode::clone ? ReplaceKind::clone : ReplaceKind::hardlink,
+    ReplaceOutcome r = replace_path(m_roots, target, mode == Mode::clone ? ReplaceKind::clone : ReplaceKind::hardlink,
                                           keeper_fd, keeper_st, *m_options.audit, journal, line, m_options.cross_fs);
     if (r.done) {
       m_report.files_shared++;
       m_report.bytes_shared += f.st.size;
-    } else {
-      skip(t, r.reason);
+      // Clone: a new inode whose bytes were verified equal to the target's under our lease.
+      if (mode == Mode::clone && m_rows.enabled()) {
+        if (m_rows.source_trusted(f.st)) m_rows.add(std::move(r.new_fd), r.new_st, g, rel_path(t));
+      }
+      return true;
     }
+    skip(t, r.reason);
+    return false;
+  }
+
+  // Non-empty when the target was written while the kernel shared its range (it grew, or its
+  // times moved): the kernel compared under lock, so what it shared was identical and every
+  // byte reads as written; the file is reported, not counted as shared.
+  std::string changed_during_call(int fd, uint32_t t, uint64_t deduped) {
+    fs::FileStat now;
+    const fs::FileStat& was = file(t).st;
+    if (fs::stat_fd(fd, now) != 0) return {};
+    if (now.size != was.size)
+      return fmt::format("changed during FIDEDUPERANGE (size {} -> {}): its first {} bytes share the "
+                         "keeper's storage, the rest is its own",
+                         was.size, now.size, deduped);
+    if (now.mtime_ns != was.mtime_ns || now.ctime_ns != was.ctime_ns)
+      return "changed during FIDEDUPERANGE (written in place): the kernel shared only the ranges it "
+             "found identical under lock";
+    return {};
+  }
+
+  // FIDEDUPERANGE keeps inode and times (btrfs, XFS): the rows of the hashing pass stay
+  // valid. Were a kernel to move the ctime, the file is counted as left without a row.
+  void note_reflink_identity(int fd, uint32_t t) {
+    if (!m_rows.enabled()) return;
+    fs::FileStat now;
+    const fs::FileStat& was = file(t).st;
+    if (fs::stat_fd(fd, now) != 0 || now.ino != was.ino || now.mtime_ns != was.mtime_ns || now.ctime_ns != was.ctime_ns ||
+        now.size != was.size)
+      m_report.catalog_rows.dropped++;
   }
 
   // The absolute path of a root (for the journal, which --undo reads from anywhere).
@@ -342,6 +400,7 @@ private:
   std::map<uint64_t, FsPlan> m_plans;
   util::JsonLinesLog m_journal;
   ExecutionReport m_report;
+  ChangedRows m_rows;
   std::vector<uint32_t> m_changed; // files shared in reflink mode (contents unchanged)
 };
 

@@ -8,6 +8,7 @@
 //   paths, invariants 3 and 4, each link journaled for --undo. Every destructive step is in
 //   the audit log before it happens and confirmed after.
 
+#include "dedupe/catalog_rows.hpp"
 #include "util/json_lines_log.hpp"
 #include "dupes/duplicate_finder.hpp"
 #include "util/glob.hpp"
@@ -32,6 +33,8 @@ struct ExecutorOptions {
   bool cross_fs = false;
   util::JsonLinesLog* audit = nullptr;     // required unless dry-run
   std::string journal_path;          // hardlink journal (opened on the first link)
+  catalog::Catalog* catalog = nullptr; // rows of the files changed are written here (may be null)
+  int64_t run_start_ns = 0;          // wall clock before the scan (dedupe/catalog_rows.hpp)
 };
 
 /// A file left alone, and why.
@@ -65,6 +68,7 @@ struct ExecutionReport {
   std::vector<FsReport> filesystems;
   std::vector<std::string> notes;
   std::string journal_path;        // non-empty when links were journaled
+  CatalogRowStats catalog_rows;    // rows written for the files changed
 };
 
 /// Runs the plan for `dupes` (found on `list`).

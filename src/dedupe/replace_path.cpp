@@ -98,6 +98,9 @@ ReplaceOutcome replace_path(const fs::RootSet& roots, const ReplaceTarget& targe
   if (kind == ReplaceKind::clone || kind == ReplaceKind::private_copy) {
     tmp = util::Fd(::openat(dirfd, ".", O_TMPFILE | O_RDWR | O_CLOEXEC, 0600));
     if (!tmp) return {false, reason_for_errno("open O_TMPFILE", errno)};
+    // Nobody else can open it yet (it has no name): a lease now, intact after the rename,
+    // proves nobody wrote it after our verification (dedupe/catalog_rows.hpp).
+    if (kind == ReplaceKind::clone) (void)fs::take_write_lease(tmp.get());
     const int err = kind == ReplaceKind::clone ? fs::clone_whole_file(keeper_fd, tmp.get())
                                                : copy_contents(tfd, tmp.get(), st.size);
     if (err != 0) return {false, reason_for_errno(kind == ReplaceKind::clone ? "FICLONE" : "copy_file_range", err, tfd)};
@@ -160,7 +163,9 @@ ReplaceOutcome replace_path(const fs::RootSet& roots, const ReplaceTarget& targe
     return {false, reason_for_errno("renameat", err, tfd)};
   }
   audit.append({{"action", "rename"}, {"phase", "done"}, {"to", report::path_to_json(display)}}, util::Durability::buffered);
-  return {true, ""};
+  ReplaceOutcome out(true, "");
+  if (kind == ReplaceKind::clone && fs::stat_fd(tmp.get(), out.new_st) == 0) out.new_fd = std::move(tmp);
+  return out;
 }
 
 } // namespace wsd::dedupe

@@ -6,6 +6,7 @@
 
 #include "util/json_lines_log.hpp"
 #include "fs/roots.hpp"
+#include "util/fd.hpp"
 
 #include <string>
 
@@ -26,8 +27,14 @@ struct ReplaceTarget {
 };
 
 struct ReplaceOutcome {
+  ReplaceOutcome() = default;
+  ReplaceOutcome(bool done_, std::string reason_) : done(done_), reason(std::move(reason_)) {}
   bool done = false;
   std::string reason; // why not, for the skipped list
+  /// Clone, when done: the new file, under our write lease since before its bytes were
+  /// verified (not leased if the lease was refused), and its identity after the rename.
+  util::Fd new_fd;
+  fs::FileStat new_st;
 };
 
 /// Replaces `target` (see ReplaceKind); `keeper_fd` is ignored for private_copy. In hardlink

@@ -74,7 +74,7 @@ void check_sharing(const fs::RootSet& roots, const scan::FileList& list,
       problems.push_back({group.files[m], "open", fd.error()});
       continue;
     }
-    auto ext = fs::read_extents(fd->get());
+    auto ext = fs::read_extents(fd->get(), fs::SyncFirst::yes); // files may be freshly written
     checks++;
     if (!ext) {
       if (ext.error() == EOPNOTSUPP || ext.error() == ENOTTY) {
@@ -215,7 +215,9 @@ DuplicateSet find_duplicates(const fs::RootSet& roots, const scan::FileList& lis
   out.stats.full_hashed = second.size();
   out.stats.bytes_read += full.bytes;
   out.stats.seconds_full = seconds_since(start);
+  std::vector<content::Digest128> partial_of_second(second.size()); // by position in `second`
   for (size_t k = 0; k < second.size(); ++k) {
+    partial_of_second[k] = digest[second[k]];
     if (!full.ok[k]) continue;
     digest[second[k]] = full.digests[k];
     final_keys.push_back(second[k]);
@@ -240,6 +242,11 @@ DuplicateSet find_duplicates(const fs::RootSet& roots, const scan::FileList& lis
       DuplicateGroup g;
       g.size = files[candidates[final_keys[i]]].st.size;
       g.digest = digest[final_keys[i]];
+      const auto at = std::lower_bound(second.begin(), second.end(), final_keys[i]);
+      if (at != second.end() && *at == final_keys[i]) {
+        g.partial_digest = partial_of_second[static_cast<size_t>(at - second.begin())];
+        g.has_partial = true;
+      }
       for (size_t k = i; k < j; ++k) g.files.push_back(candidates[final_keys[k]]);
       std::sort(g.files.begin(), g.files.end()); // FileList order = (root, path)
       out.groups.push_back(std::move(g));
@@ -248,6 +255,8 @@ DuplicateSet find_duplicates(const fs::RootSet& roots, const scan::FileList& lis
   }
   final_keys = {};
   digest = {};
+  second = {};
+  partial_of_second = {};
   start = Clock::now();
   std::vector<fs::FsKind> kinds;
   for (const auto& r : roots.roots()) kinds.push_back(fs::fs_kind(r.fd.get()));

@@ -37,6 +37,10 @@ struct FinderOptions {
 struct DuplicateGroup {
   uint64_t size = 0;
   content::Digest128 digest;
+  /// The head-and-tail digest (files larger than twice FinderOptions::partial_bytes only):
+  /// what the catalog's "xxh3-128-head-tail" rows hold, so dedupe can write them.
+  content::Digest128 partial_digest;
+  bool has_partial = false;
   std::vector<uint32_t> files;   // indexes into FileList::files, in path order
   /// Per member: the index (into `files`) of the first member it already shares its
   /// physical extents with, or its own index.

@@ -12,6 +12,7 @@
 #include <cstring>
 #include <mutex>
 #include <numeric>
+#include <string_view>
 
 namespace wsd::estimate {
 namespace {
@@ -29,7 +30,7 @@ std::string encode_digest(const content::Digest128& d) {
   return s;
 }
 
-bool decode_digest(const std::string& s, content::Digest128& d) {
+bool decode_digest(std::string_view s, content::Digest128& d) {
   if (s.size() != 16) return false;
   std::memcpy(&d.low, s.data(), 8);
   std::memcpy(&d.high, s.data() + 8, 8);
@@ -107,14 +108,14 @@ public:
   bool replay(size_t id) {
     const scan::FileEntry& f = m_files.files.at(id);
     const catalog::FileIdentity now = m_link->identity(f.st);
-    const catalog::Row* digest_row = m_link->digests.find(now);
+    const auto digest_row = m_link->digests.find(now);
     content::Digest128 digest;
-    if (digest_row == nullptr || !decode_digest(digest_row->value, digest)) return false;
+    if (!digest_row || !decode_digest(digest_row->value, digest)) return false;
     model::ZfsFileFeeder& feeder = m_model.feeder();
     m_lane_records.resize(m_model_config.lanes());
     for (size_t lane = 0; lane < m_model_config.lanes(); ++lane) {
-      const catalog::Row* row = m_link->lanes[lane].find(now);
-      if (row == nullptr) return false;
+      const auto row = m_link->lanes[lane].find(now);
+      if (!row) return false;
       auto blocks = catalog::decode_blocks(
           row->value, catalog::block_count(f.st.size, m_model_config.config(lane).recordsize));
       if (!blocks) return false;
@@ -147,7 +148,7 @@ private:
     m_link->catalog->put(content::hash_kind(content::ReadScope::whole), "", row, job.rel_path);
     for (size_t lane = 0; lane < m_model_config.lanes(); ++lane) {
       row.value = catalog::encode_blocks(m_model.feeder().recorded(lane));
-      m_link->catalog->put(catalog::k_zfs_blocks_kind, m_link->lane_params[lane], row, job.rel_path);
+      m_link->catalog->put(catalog::k_zfs_blocks_kind, m_link->lane_params[lane], row, {}); // path: once
     }
   }
 

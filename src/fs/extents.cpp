@@ -17,7 +17,7 @@ constexpr int64_t k_zfs_magic = 0x2fc12fc1;
 
 } // namespace
 
-util::Result<std::vector<Extent>> read_extents(int fd) {
+util::Result<std::vector<Extent>> read_extents(int fd, SyncFirst sync) {
   std::vector<Extent> out;
   std::vector<std::byte> buf(sizeof(struct fiemap) + k_batch * sizeof(struct fiemap_extent));
   uint64_t start = 0;
@@ -27,6 +27,8 @@ util::Result<std::vector<Extent>> read_extents(int fd) {
     fm->fm_start = start;
     fm->fm_length = FIEMAP_MAX_OFFSET - start;
     fm->fm_extent_count = k_batch;
+    // The first call flushes; later batches see the extents it produced.
+    if (sync == SyncFirst::yes && start == 0) fm->fm_flags = FIEMAP_FLAG_SYNC;
     if (::ioctl(fd, FS_IOC_FIEMAP, fm) != 0)
       return util::Result<std::vector<Extent>>::failure(errno == ENOTTY ? EOPNOTSUPP : errno);
     if (fm->fm_mapped_extents == 0) return out;

@@ -25,9 +25,14 @@ struct Extent {
   uint32_t flags = 0;
 };
 
+/// Whether FIEMAP first writes the file's dirty pages back (FIEMAP_FLAG_SYNC): needed where
+/// extents are compared after writes, since delayed allocation has no physical address yet
+/// (and btrfs decides inline storage only at writeback).
+enum class SyncFirst : uint8_t { no, yes };
+
 /// Every extent of the open file `fd`, in logical order; errno on failure (EOPNOTSUPP when
 /// the filesystem has no FIEMAP).
-util::Result<std::vector<Extent>> read_extents(int fd);
+util::Result<std::vector<Extent>> read_extents(int fd, SyncFirst sync = SyncFirst::no);
 
 /// True when both lists are non-empty and map the same logical ranges to the same physical
 /// ranges (the files already share their storage).

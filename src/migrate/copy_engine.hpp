@@ -3,12 +3,19 @@
 // listing, xattrs included), plan what differs (copy_plan), then carry it out:
 //   1. remove what SRC no longer has (fs::remove_tree: fd-relative, never follows a symlink),
 //      leftover temp names of a killed run included;
-//   2. create missing directories, parents first (mode 0700 until their metadata is set);
-//   3. N threads over regular files, symlinks and special files, in path order: each written
-//      under a temp name in its DST directory, given owner, mode, xattrs, times, then renamed
-//      into place, so a kill never leaves a half file under a real name;
-//   4. hardlinked names: linkat to the copied first name, renamed into place;
-//   5. directory metadata, deepest first (times last, after their contents changed).
+//   2. create missing directories, one depth level at a time on N threads (mode 0700 until
+//      their metadata is set);
+//   3. N threads over regular files, symlinks and special files, in path order. Replacing an
+//      entry of an existing directory: written under a temp name, given owner, mode, xattrs,
+//      times, renamed into place (a kill never leaves a half file under a real name). In a
+//      directory this pass created there is nothing to replace: written under the final name
+//      (a kill leaves a file without SRC's mtime, which the next pass redoes). A new file skips
+//      every call that would change nothing (no fstat, no chown/chmod when the create already
+//      gave them, no listxattr unless its directory has xattrs to inherit, no ftruncate
+//      without a trailing hole);
+//   4. hardlinked names: linkat to the copied first name (renamed into place as above);
+//   5. directory metadata, deepest level first, a level on N threads (times last).
+// mtimes are compared at the granularity the target keeps (probe_mtime_granularity).
 // Every DST operation is relative to a directory fd opened beneath the DST root with
 // RESOLVE_NO_SYMLINKS, so a symlink inside DST never redirects a write.
 
@@ -27,6 +34,7 @@ namespace wsd::migrate {
 struct PassOptions {
   fs::WalkOptions walk;     // threads, cross_fs, excludes (applied to SRC and DST alike)
   unsigned copy_threads = 0; // 0: one per core
+  int64_t mtime_granularity_ns = 0; // times the target keeps (1: exact); 0: probe the target
 };
 
 /// A per-path problem of a pass: counted and reported, the pass goes on.

@@ -1,6 +1,7 @@
 #include "migrate/copy_plan.hpp"
 
 #include "dedupe/temp_names.hpp"
+#include "migrate/time_granularity.hpp"
 
 #include <algorithm>
 #include <map>
@@ -31,7 +32,8 @@ bool same_owner_mode(const Node& s, const Node& d) {
 
 class Planner {
 public:
-  Planner(const verify::TreeListing& src, const verify::TreeListing& dst) : m_src(src), m_dst(dst) {
+  Planner(const verify::TreeListing& src, const verify::TreeListing& dst, int64_t granularity)
+      : m_src(src), m_dst(dst), m_granularity(granularity) {
     m_dst_index.reserve(dst.nodes.size());
     for (size_t i = 0; i < dst.nodes.size(); ++i) m_dst_index.emplace(dst.nodes[i].rel_path, i);
   }
@@ -60,7 +62,7 @@ public:
       if (!s.st.is_dir()) continue;
       const Node* d = dst_of(s.rel_path);
       const bool created = d == nullptr || !d->st.is_dir() || m_removed_dst.contains(s.rel_path);
-      const bool differs = created || !same_owner_mode(s, *d) || s.st.mtime_ns != d->st.mtime_ns ||
+      const bool differs = created || !same_owner_mode(s, *d) || !same_mtime(s, *d) ||
                            s.xattrs != d->xattrs;
       if (differs || m_touched_dirs.contains(s.rel_path)) {
         m_plan.dir_metadata.push_back(i);
@@ -75,6 +77,11 @@ public:
   }
 
 private:
+  // The same modification time, as far as the target keeps it.
+  bool same_mtime(const Node& s, const Node& d) const {
+    return floor_time(s.st.mtime_ns, m_granularity) == floor_time(d.st.mtime_ns, m_granularity);
+  }
+
   const Node* dst_of(std::string_view rel) const {
     const auto it = m_dst_index.find(rel);
     return it == m_dst_index.end() ? nullptr : &m_dst.nodes[it->second];
@@ -146,7 +153,7 @@ private:
         return;
       }
       // A DST inode shared with names outside this SRC group must be copied apart.
-      const bool data_same = d != nullptr && d->st.size == s.st.size && d->st.mtime_ns == s.st.mtime_ns &&
+      const bool data_same = d != nullptr && d->st.size == s.st.size && same_mtime(s, *d) &&
                              m_dst_names[d->st.ino] <= m_group_size[i];
       if (!data_same) {
         m_plan.copies.push_back(i);
@@ -163,7 +170,7 @@ private:
     }
     case fs::EntryType::symlink: {
       const bool same = d != nullptr && d->link_target == s.link_target && d->st.uid == s.st.uid &&
-                        d->st.gid == s.st.gid && d->st.mtime_ns == s.st.mtime_ns;
+                        d->st.gid == s.st.gid && same_mtime(s, *d);
       if (same) {
         ++m_plan.unchanged;
       } else {
@@ -173,8 +180,8 @@ private:
       return;
     }
     default: {
-      const bool same = d != nullptr && same_owner_mode(s, *d) && d->st.mtime_ns == s.st.mtime_ns &&
-                        d->xattrs == s.xattrs;
+      const bool same = d != nullptr && same_owner_mode(s, *d) && same_mtime(s, *d) &&
+                        d->xattrs == s.xattrs && d->rdev == s.rdev;
       if (same) {
         ++m_plan.unchanged;
       } else {
@@ -188,6 +195,7 @@ private:
 
   const verify::TreeListing& m_src;
   const verify::TreeListing& m_dst;
+  int64_t m_granularity;
   std::unordered_map<std::string_view, size_t> m_dst_index;
   std::unordered_set<std::string_view> m_removed_dst;
   std::unordered_set<std::string_view> m_touched_dirs;
@@ -201,8 +209,9 @@ private:
 
 } // namespace
 
-CopyPlan plan_copy(const verify::TreeListing& src, const verify::TreeListing& dst) {
-  return Planner(src, dst).run();
+CopyPlan plan_copy(const verify::TreeListing& src, const verify::TreeListing& dst,
+                   int64_t mtime_granularity_ns) {
+  return Planner(src, dst, mtime_granularity_ns).run();
 }
 
 } // namespace wsd::migrate

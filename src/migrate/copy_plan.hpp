@@ -35,8 +35,10 @@ struct CopyPlan {
 };
 
 /// Plans the pass that makes `dst` equal to `src` (both sorted bytewise by rel_path, as
-/// list_trees returns them; the roots themselves have rel_path "").
-CopyPlan plan_copy(const verify::TreeListing& src, const verify::TreeListing& dst);
+/// list_trees returns them; the roots themselves have rel_path "").  Times are compared floored
+/// to `mtime_granularity_ns` (what the target keeps: probe_mtime_granularity).
+CopyPlan plan_copy(const verify::TreeListing& src, const verify::TreeListing& dst,
+                   int64_t mtime_granularity_ns = 1);
 
 /// True for a name a migrate pass gives a file before renaming it into place.
 bool is_migrate_temp_name(std::string_view name);

@@ -42,16 +42,19 @@ public:
   void data(uint64_t offset, std::span<const std::byte> bytes) override {
     if (m_err != 0) return;
     m_err = pwrite_all(m_fd, bytes.data(), bytes.size(), offset);
+    m_end = std::max<uint64_t>(m_end, offset + bytes.size());
   }
   void hole(uint64_t, uint64_t length) override { m_hole_bytes += length; }
   void end(const content::FileJob&, const content::ReadResult&) override {}
   int error() const { return m_err; }
   uint64_t hole_bytes() const { return m_hole_bytes; }
+  uint64_t end_offset() const { return m_end; }
 
 private:
   int m_fd;
   int m_err = 0;
   uint64_t m_hole_bytes = 0;
+  uint64_t m_end = 0;
 };
 
 // copy_file_range of [offset, offset + length); EXDEV & co. mean "not between these two".
@@ -177,6 +180,7 @@ int copy_file_data(int src_fd, int dst_fd, const fs::FileStat& st, DataCopier& c
   uint64_t in_regions = 0;
   for (const auto& r : regions) in_regions += r.second;
   bool done = false;
+  uint64_t written_end = 0; // the file's length after the writes below
   if (!copier.copy_file_range_refused && !regions.empty()) {
     int err = 0;
     uint64_t total = 0;
@@ -188,6 +192,7 @@ int copy_file_data(int src_fd, int dst_fd, const fs::FileStat& st, DataCopier& c
     }
     if (err == 0) {
       done = true;
+      written_end = regions.back().first + regions.back().second;
       copier.bytes += total;
       ++copier.kernel_copies;
     } else if (refusal(err) && total == 0) {
@@ -215,10 +220,11 @@ int copy_file_data(int src_fd, int dst_fd, const fs::FileStat& st, DataCopier& c
       return r.err;
     }
     copier.bytes += r.bytes_read;
+    written_end = consumer.end_offset();
   }
   copier.hole_bytes += st.size - std::min(st.size, in_regions);
   // The file's length: a trailing hole has no data region to write.
-  if (::ftruncate(dst_fd, static_cast<off_t>(st.size)) != 0) {
+  if (written_end != st.size && ::ftruncate(dst_fd, static_cast<off_t>(st.size)) != 0) {
     op = "ftruncate";
     return errno;
   }
@@ -254,11 +260,41 @@ int apply_metadata_fd(int fd, const fs::FileStat& want, const Xattrs& xattrs, co
     op = "fchown";
     return errno;
   }
-  if (::fchmod(fd, want.mode & 07777) != 0) {
+  const bool chowned = cur.st_uid != want.uid || cur.st_gid != want.gid;
+  if ((chowned || (cur.st_mode & 07777) != (want.mode & 07777)) && ::fchmod(fd, want.mode & 07777) != 0) {
     op = "fchmod";
     return errno;
   }
   if (const int err = sync_xattrs_fd(fd, xattrs, op); err != 0) return err;
+  const struct timespec times[2] = {{0, UTIME_OMIT}, mtime_of(want)};
+  if (::futimens(fd, times) != 0) {
+    op = "futimens";
+    return errno;
+  }
+  return 0;
+}
+
+int apply_metadata_fresh(int fd, const fs::FileStat& want, const Xattrs& xattrs, const FreshState& fresh,
+                         const char*& op) {
+  const bool chowned = fresh.uid != want.uid || fresh.gid != want.gid;
+  if (chowned && ::fchown(fd, want.uid, want.gid) != 0) {
+    op = "fchown";
+    return errno;
+  }
+  if ((chowned || fresh.mode != (want.mode & 07777)) && ::fchmod(fd, want.mode & 07777) != 0) {
+    op = "fchmod";
+    return errno;
+  }
+  if (fresh.dir_has_xattrs) {
+    if (const int err = sync_xattrs_fd(fd, xattrs, op); err != 0) return err;
+  } else {
+    for (const auto& [name, value] : xattrs) {
+      if (::fsetxattr(fd, name.c_str(), value.data(), value.size(), 0) != 0) {
+        op = "setxattr";
+        return errno;
+      }
+    }
+  }
   const struct timespec times[2] = {{0, UTIME_OMIT}, mtime_of(want)};
   if (::futimens(fd, times) != 0) {
     op = "futimens";

@@ -48,6 +48,21 @@ int sync_xattrs_path(const std::string& path, const Xattrs& wanted, const char*&
 /// regular file or directory. Returns 0 or errno with `op`.
 int apply_metadata_fd(int fd, const fs::FileStat& want, const Xattrs& xattrs, const char*& op);
 
+/// What a file this pass just created is known to have, so apply_metadata_fresh skips the
+/// fstat and every call that would change nothing.
+struct FreshState {
+  uint32_t uid = 0;           // the creator's euid
+  uint32_t gid = 0;           // its egid, or the directory's gid when that is setgid
+  uint32_t mode = 0;          // permission bits the create gave (after the umask)
+  bool dir_has_xattrs = false; // the directory lists xattrs (a default ACL, an LSM label may be inherited)
+};
+
+/// apply_metadata_fd for a file created by this pass with `fresh`: fchown only when the owner
+/// differs, fchmod only when the mode does (always after fchown: it clears setuid), xattrs set
+/// without listing unless the directory may have given some, then futimens.
+int apply_metadata_fresh(int fd, const fs::FileStat& want, const Xattrs& xattrs, const FreshState& fresh,
+                         const char*& op);
+
 /// The same for `name` in `dir_fd` that must not be opened for I/O (symlink, fifo, socket,
 /// device): fchownat/utimensat with AT_SYMLINK_NOFOLLOW, mode and xattrs through an O_PATH
 /// descriptor (symlinks: no mode, no xattrs).

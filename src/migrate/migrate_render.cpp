@@ -66,6 +66,7 @@ nlohmann::ordered_json migrate_to_json(const MigrateReport& r) {
     bytes += p.bytes_copied;
   }
   doc["passes"] = passes;
+  doc["mtime_granularity_ns"] = r.mtime_granularity_ns; // what the target keeps; times compared at it
   doc["files_copied"] = files;
   doc["bytes_copied"] = bytes;
   if (r.verify) {

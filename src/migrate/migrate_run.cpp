@@ -1,5 +1,7 @@
 #include "migrate/migrate_run.hpp"
 
+#include "migrate/time_granularity.hpp"
+
 #include "fs/roots.hpp"
 #include "fs/run_guard.hpp"
 #include "migrate/fstab.hpp"
@@ -72,7 +74,8 @@ nlohmann::ordered_json read_plan(const std::string& path) {
 
 class Runner {
 public:
-  Runner(const MigrateOptions& options, MigrateProgress* progress) : m_opt(options), m_progress(progress) {}
+  Runner(const MigrateOptions& options, MigrateProgress* progress)
+      : m_opt(options), m_pass(options.pass), m_progress(progress) {}
 
   MigrateReport run() {
     m_report.src = absolute_path(m_opt.src);
@@ -210,7 +213,16 @@ private:
       m_progress->pass.files_done = 0;
       m_progress->pass.bytes_done = 0;
     }
-    PassStats stats = run_copy_pass(m_report.src, m_report.copy_dir, m_opt.pass,
+    std::string granularity_note;
+    if (m_pass.mtime_granularity_ns == 0) {
+      const fs::RootSet target({m_report.copy_dir});
+      m_pass.mtime_granularity_ns = probe_mtime_granularity(target[0].fd.get());
+      m_report.mtime_granularity_ns = m_pass.mtime_granularity_ns;
+    }
+    if (m_pass.mtime_granularity_ns > 1)
+      granularity_note = fmt::format("; the target keeps mtimes to {}: times compared at that granularity",
+                                     format_granularity(m_pass.mtime_granularity_ns));
+    PassStats stats = run_copy_pass(m_report.src, m_report.copy_dir, m_pass,
                                     m_progress ? &m_progress->pass : nullptr,
                                     [&](std::string_view phase, const std::string& rel) {
                                       audit({{"action", "remove"}, {"phase", phase},
@@ -221,6 +233,7 @@ private:
         util::format_count(stats.files_copied), util::format_bytes(stats.bytes_copied),
         util::format_count(stats.links), util::format_count(stats.specials_created + stats.metadata_fixed),
         util::format_count(stats.removed), util::format_count(stats.unchanged), stats.errors.size());
+    detail += granularity_note;
     m_report.passes.push_back(std::move(stats));
     return detail;
   }
@@ -232,11 +245,16 @@ private:
     vo.walk = m_opt.pass.walk;
     vo.metadata = verify::CompareMetadata::yes;
     vo.read_threads = m_opt.pass.copy_threads;
+    vo.mtime_granularity_ns = std::max<int64_t>(1, m_pass.mtime_granularity_ns);
     m_report.verify = verify::verify_trees(m_report.src, m_report.copy_dir, vo, m_progress ? &m_progress->verify : nullptr);
     const auto& v = *m_report.verify;
-    return fmt::format("{} differences, {} errors ({} paths, {} hashed, content and metadata)",
+    return fmt::format("{} differences, {} errors ({} paths, {} hashed, content and metadata{})",
                        v.differences.size(), v.errors.size(), util::format_count(v.paired),
-                       util::format_bytes(v.bytes_hashed));
+                       util::format_bytes(v.bytes_hashed),
+                       vo.mtime_granularity_ns > 1
+                           ? fmt::format("; mtimes compared to {}, what the target keeps",
+                                         format_granularity(vo.mtime_granularity_ns))
+                           : std::string());
   }
 
   std::string command(const std::string& cmd, const char* what) {
@@ -270,6 +288,27 @@ private:
     }
     argv.push_back(name);
     return zfs::describe_command(argv);
+  }
+
+  // The mountpoint a dataset created now would get: the nearest existing ancestor's
+  // `mountpoint` (inherited or set; a pool's default is /POOL) plus the rest of the name;
+  // "" when that ancestor has none or legacy, or zfs cannot tell.
+  static std::string inherited_mountpoint(const std::string& name) {
+    std::string ancestor = name;
+    while (true) {
+      const size_t slash = ancestor.rfind('/');
+      if (slash == std::string::npos) return "";
+      ancestor.resize(slash);
+      try {
+        if (!zfs::dataset_exists(ancestor)) continue;
+        const std::string mp = zfs::get_properties(ancestor, {"mountpoint"})["mountpoint"];
+        if (mp.empty() || mp[0] != '/') return ""; // none, legacy, -
+        const std::string rest = name.substr(ancestor.size() + 1);
+        return mp == "/" ? "/" + rest : mp + "/" + rest;
+      } catch (const util::Fatal&) {
+        return "";
+      }
+    }
   }
 
   MigrateReport dry_run() {
@@ -309,6 +348,10 @@ private:
         planned("target", exists ? fmt::format("use existing dataset {} mounted at {}", ds->name, mountpoint)
                                  : create_command(ds->name, dataset_properties(m_opt, m_plan ? &*m_plan : nullptr)));
       }
+      if (!exists && m_report.steps.size() == 1 && m_report.steps[0].detail.rfind("cannot ask zfs", 0) != 0) {
+        mountpoint = inherited_mountpoint(ds->name);
+        if (!mountpoint.empty()) m_report.steps[0].detail += fmt::format(" (it will be mounted at {})", mountpoint);
+      }
       m_report.copy_dir = mountpoint.empty() ? "<mountpoint of " + ds->name + ">" : mountpoint;
       requires_for = m_report.copy_dir;
     } else {
@@ -346,6 +389,7 @@ private:
   }
 
   const MigrateOptions& m_opt;
+  PassOptions m_pass; // m_opt.pass with the target's time granularity once probed
   MigrateProgress* m_progress;
   MigrateReport m_report;
   std::optional<nlohmann::ordered_json> m_plan;

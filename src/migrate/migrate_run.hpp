@@ -73,6 +73,7 @@ struct MigrateReport {
   uint64_t src_logical_bytes = 0;
   uint64_t src_allocated_bytes = 0;
   std::optional<nlohmann::ordered_json> plan_estimate; // dedup/compress ratio, DDT RAM
+  int64_t mtime_granularity_ns = 1; // what the target keeps (probed); times compared at it
   int exit_code = 0;
 };
 

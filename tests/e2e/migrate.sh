@@ -137,14 +137,33 @@ test_interrupted_copy_resumes() {
   while kill -0 "$pid" 2>/dev/null && [[ ! -e $pd/migrate.copied.reached ]]; do sleep 0.01; done
   [[ -e $pd/migrate.copied.reached ]] || fail "pause point not reached"
   kill -9 "$pid"; wait "$pid" 2>/dev/null || true
-  # Killed between writing the temp file and its rename: no half file under the real name.
-  [[ ! -e $dst/a/small ]] || fail "a/small exists before its rename"
-  local temps; temps=$(find "$dst" -name '.wsdedup-tmp.*' | wc -l)
-  [[ $temps -ge 1 ]] || fail "the kill should leave a temp name"
+  # a/ was created by this pass: its files are written under their names, and a file killed
+  # before its metadata was set does not carry SRC's mtime, so the next pass redoes it.
+  [[ -e $dst/a/small ]] || fail "a/small is written under its name in a directory the pass created"
+  [[ $(stat -c %.9Y "$dst/a/small") != $(stat -c %.9Y "$SRC/a/small") ]] || fail "a killed copy has SRC's mtime"
   local rc; rc=$(mig "$TESTDIR/m4.json" "$SRC" --to "$dst")
   assert_eq 0 "$rc" "resumed run ($(cat "$TESTDIR/m4.json.err"))"
-  assert_eq "$temps" "$(json '.passes[0].temps_removed' "$TESTDIR/m4.json")" "temp names recognised and removed"
+  [[ $(json '.passes[0].files_copied' "$TESTDIR/m4.json") -ge 1 ]] || fail "the killed file is copied again"
   check_copy "$dst" "resumed"
+  # Replacing a file of an existing directory goes through a temp name: killed before the
+  # rename, the old file is intact and the temp name is removed by the next run.
+  local old; old=$(cat "$SRC/a/small")
+  echo "small, changed" >"$SRC/a/small"
+  rm -f "$pd"/*
+  WSDEDUP_PAUSE_AT=migrate.copied:a/small WSDEDUP_PAUSE_DIR=$pd \
+    "$WSDEDUP" migrate "$SRC" --to "$dst" --audit-log "$TESTDIR/audit.jsonl" -j 1 >/dev/null 2>&1 &
+  pid=$!
+  while kill -0 "$pid" 2>/dev/null && [[ ! -e $pd/migrate.copied.reached ]]; do sleep 0.01; done
+  [[ -e $pd/migrate.copied.reached ]] || fail "pause point not reached (second run)"
+  kill -9 "$pid"; wait "$pid" 2>/dev/null || true
+  assert_eq "$old" "$(cat "$dst/a/small")" "killed before the rename: the old a/small is intact"
+  local temps; temps=$(find "$dst" -name '.wsdedup-tmp.*' | wc -l)
+  [[ $temps -ge 1 ]] || fail "the kill should leave a temp name"
+  rc=$(mig "$TESTDIR/m4b.json" "$SRC" --to "$dst")
+  assert_eq 0 "$rc" "resumed run ($(cat "$TESTDIR/m4b.json.err"))"
+  assert_eq "$temps" "$(json '.passes[0].temps_removed' "$TESTDIR/m4b.json")" "temp names recognised and removed"
+  check_copy "$dst" "resumed after the rename kill"
+  printf '%s\n' "$old" >"$SRC/a/small"
 }
 
 test_copy_into_xfs() {

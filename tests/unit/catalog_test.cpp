@@ -33,7 +33,7 @@ TEST(Catalog, StoresAndFindsFreshRows) {
   }
   auto c = Catalog::open(t / "c.db", nullptr);
   const auto snap = c->load("xxh3-128", "");
-  ASSERT_NE(snap.find(id), nullptr);
+  ASSERT_TRUE(snap.find(id).has_value());
   EXPECT_EQ(snap.find(id)->value, "digest");
   EXPECT_EQ(c->load("xxh3-128", "other-params").size(), 0u);
 }

@@ -3,11 +3,17 @@
 
 #include "migrate/copy_plan.hpp"
 #include "migrate/fstab.hpp"
+#include "migrate/time_granularity.hpp"
+#include "test_util.hpp"
+#include "util/fd.hpp"
 
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <fcntl.h>
+#include <filesystem>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 
 namespace wsd {
 namespace {
@@ -170,6 +176,51 @@ TEST(MigratePlan, TypeChangeReplacesTheEntry) {
   const CopyPlan plan = migrate::plan_copy(src, dst);
   EXPECT_EQ(plan.removals, (std::vector<std::string>{"d"}));
   EXPECT_EQ(paths(src, plan.mkdirs), (std::vector<std::string>{"d"}));
+}
+
+TEST(MigratePlan, DeviceNumberChangeRecreatesTheDevice) {
+  TreeListing src = sample_src();
+  Node dev = node("c", fs::EntryType::char_device, 20);
+  dev.st.mode = S_IFCHR | 0600;
+  dev.rdev = makedev(1, 3);
+  src.nodes.insert(src.nodes.begin() + 6, dev); // sorted: "b" < "c" < "d"
+  TreeListing dst = copied(src);
+  EXPECT_TRUE(migrate::plan_copy(src, dst).empty());
+  dst.nodes[6].rdev = makedev(1, 5);
+  const CopyPlan plan = migrate::plan_copy(src, dst);
+  EXPECT_EQ(std::vector<std::string>{"c"}, paths(src, plan.creates));
+}
+
+TEST(MigratePlan, TimesAreComparedAtTheTargetsGranularity) {
+  TreeListing src = sample_src();
+  for (Node& n : src.nodes) n.st.mtime_ns += 3'000'000'000; // 3 s and a fraction
+  TreeListing dst = copied(src);
+  for (Node& n : dst.nodes) n.st.mtime_ns = 3'000'000'000; // what a whole-second target keeps
+  EXPECT_TRUE(migrate::plan_copy(src, dst, 1'000'000'000).empty());
+  EXPECT_FALSE(migrate::plan_copy(src, dst, 1).copies.empty()); // to the nanosecond, all differ
+  dst.nodes[3].st.mtime_ns = 2'000'000'000; // a/g: another second
+  EXPECT_EQ(std::vector<std::string>{"a/g"}, paths(src, migrate::plan_copy(src, dst, 1'000'000'000).copies));
+}
+
+TEST(MigrateTimeGranularity, FloorsNegativeTimesDown) {
+  EXPECT_EQ(3'000'000'000, migrate::floor_time(3'999'999'999, 1'000'000'000));
+  EXPECT_EQ(-1'000'000'000, migrate::floor_time(-1, 1'000'000'000));
+  EXPECT_EQ(12345, migrate::floor_time(12345, 1));
+}
+
+TEST(MigrateTimeGranularity, ProbeOnTheWorkingDiskKeepsNanoseconds) {
+  test::TempDir dir;
+  util::Fd fd(::open(dir.path().c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  ASSERT_TRUE(fd);
+  struct stat before {};
+  ASSERT_EQ(0, ::fstat(fd.get(), &before));
+  // ext4 (and XFS, btrfs) keep nanoseconds.
+  EXPECT_EQ(1, migrate::probe_mtime_granularity(fd.get()));
+  struct stat after {};
+  ASSERT_EQ(0, ::fstat(fd.get(), &after));
+  EXPECT_EQ(before.st_mtim.tv_sec, after.st_mtim.tv_sec);
+  EXPECT_EQ(before.st_mtim.tv_nsec, after.st_mtim.tv_nsec);
+  EXPECT_EQ(0, std::distance(std::filesystem::directory_iterator(dir.path()), std::filesystem::directory_iterator()));
 }
 
 TEST(MigrateFstab, EscapesTheWayGetmntentReads) {
