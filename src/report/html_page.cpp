@@ -464,6 +464,43 @@ std::string prune_body(const Json& doc) {
   return svg_bar_chart(bars, {"kept", "selected"}, "allocated bytes per workspace") + out;
 }
 
+std::string migrate_body(const Json& doc) {
+  std::string out = fmt::format("<p class=\"meta\">{} &rarr; {}{}</p>\n", html_escape(path_bytes(doc.value("src", Json()))),
+                                html_escape(path_bytes(doc.value("copy_dir", Json()))),
+                                doc.value("switched", false) ? ", switched over" : "");
+  out += "<div class=\"cards\">" + card("files copied", "/files_copied", num(doc, "files_copied"), NumberKind::count) +
+         card("bytes copied", "/bytes_copied", num(doc, "bytes_copied"), NumberKind::bytes) + "</div>\n";
+  const auto& steps = array_at(doc, "steps");
+  out += "<table>" + table_head({"step", "status", "#seconds", "detail"}) + "<tbody>\n";
+  for (size_t i = 0; i < steps.size(); ++i) {
+    const auto& s = steps[i];
+    out += "<tr>" + text_cell(string_at(s, "name")) + text_cell(string_at(s, "status")) +
+           number_cell(pointer_join(pointer_join("/steps", i), "seconds"), num(s, "seconds"), NumberKind::seconds) +
+           text_cell(string_at(s, "detail")) + "</tr>\n";
+  }
+  return out + "</tbody></table>\n";
+}
+
+std::string monitor_body(const Json& doc) {
+  const auto& ddt = object_at(doc, "ddt");
+  std::string out = fmt::format("<p class=\"meta\">dataset {} ({})</p>\n",
+                                html_escape(string_at(object_at(doc, "target"), "dataset")), html_escape(string_at(doc, "status")));
+  out += "<div class=\"cards\">";
+  // Figures ZFS did not report are null in the document: no card rather than a false 0.
+  const auto maybe_card = [&](std::string_view label, const char* key, NumberKind kind) {
+    const auto it = ddt.find(key);
+    if (it != ddt.end() && it->is_number()) out += card(label, std::string("/ddt/") + key, it->get<double>(), kind);
+  };
+  maybe_card("DDT entries", "entries", NumberKind::count);
+  maybe_card("DDT in core", "in_core_bytes", NumberKind::bytes);
+  maybe_card("DDT on disk", "on_disk_bytes", NumberKind::bytes);
+  maybe_card("dedup ratio", "dedup_ratio", NumberKind::ratio);
+  maybe_card("compress ratio", "compress_ratio", NumberKind::ratio);
+  out += card("RAM budget", "/ram_budget/bytes", num(object_at(doc, "ram_budget"), "bytes"), NumberKind::bytes) + "</div>\n";
+  for (const auto& w : array_at(doc, "warnings")) out += "<p class=\"meta\">warning: " + html_escape(string_at(w, "text")) + "</p>\n";
+  return out;
+}
+
 std::string title_of(const Json& doc, DocumentKind kind) {
   std::string roots;
   for (const auto& r : array_at(doc, "roots")) roots += (roots.empty() ? "" : ", ") + path_bytes(r);
@@ -509,6 +546,8 @@ std::string html_from_json(const nlohmann::ordered_json& doc) {
   case DocumentKind::dedupe: page += dedupe_body(doc); break;
   case DocumentKind::verify: page += verify_body(doc); break;
   case DocumentKind::prune: page += prune_body(doc); break;
+  case DocumentKind::migrate: page += migrate_body(doc); break;
+  case DocumentKind::monitor: page += monitor_body(doc); break;
   case DocumentKind::unknown: page += "<p>Unknown document schema; the data is embedded below.</p>\n"; break;
   }
   page += notes_section(doc);

@@ -34,7 +34,8 @@ DocumentKind document_kind(const nlohmann::ordered_json& doc) {
   if (slash == std::string::npos || schema.substr(slash + 1) != "1") return DocumentKind::unknown;
   const std::string name = schema.substr(prefix.size(), slash - prefix.size());
   for (const auto kind : {DocumentKind::usage, DocumentKind::estimate, DocumentKind::dupes,
-                          DocumentKind::dedupe, DocumentKind::verify, DocumentKind::prune}) {
+                          DocumentKind::dedupe, DocumentKind::verify, DocumentKind::prune,
+                          DocumentKind::migrate, DocumentKind::monitor}) {
     if (kind_name(kind) == name) return kind;
   }
   return DocumentKind::unknown;
@@ -48,6 +49,8 @@ std::string_view kind_name(DocumentKind kind) {
   case DocumentKind::dedupe: return "dedupe";
   case DocumentKind::verify: return "verify";
   case DocumentKind::prune: return "prune";
+  case DocumentKind::migrate: return "migrate";
+  case DocumentKind::monitor: return "monitor";
   case DocumentKind::unknown: break;
   }
   return "unknown";

@@ -12,7 +12,7 @@
 namespace wsd::report {
 
 /// The commands whose documents the renderers know.
-enum class DocumentKind { usage, estimate, dupes, dedupe, verify, prune, unknown };
+enum class DocumentKind { usage, estimate, dupes, dedupe, verify, prune, migrate, monitor, unknown };
 
 /// The kind named by doc["schema"] ("wsdedup.<command>/<version>"); unknown when absent,
 /// malformed or of a version newer than 1.

@@ -50,6 +50,7 @@ std::string roots_label(const Json& doc) {
       if (f.is_object() && f.contains("root")) add(f["root"]);
     }
   }
+  if (out.empty()) out = string_at(object_at(doc, "target"), "dataset"); // monitor
   return out;
 }
 
@@ -167,6 +168,29 @@ void prune_metrics(const Json& doc, MetricWriter& m) {
   m.gauge("wsdedup_reclaimed_bytes", "Bytes the run gave back to the filesystem.", d(u64_at(t, "deleted_bytes")), l);
 }
 
+void migrate_metrics(const Json& doc, MetricWriter& m) {
+  m.gauge("wsdedup_migrate_copied_files", "Files the migration copied (all passes).", d(u64_at(doc, "files_copied")));
+  m.gauge("wsdedup_migrate_copied_bytes", "Bytes the migration copied (all passes).", d(u64_at(doc, "bytes_copied")));
+  const auto& v = object_at(doc, "verify");
+  if (!v.empty()) m.gauge("wsdedup_migrate_verified_identical", "1 when the copy verified identical.", v.value("identical", false) ? 1 : 0);
+  m.gauge("wsdedup_migrate_switched", "1 when the copy is bind-mounted in place of SRC.", doc.value("switched", false) ? 1 : 0);
+}
+
+// The monitor's own --prometheus names; a figure ZFS did not report (null) is left out.
+void monitor_metrics(const Json& doc, MetricWriter& m) {
+  const auto& ddt = object_at(doc, "ddt");
+  const auto put = [&](const char* name, const char* help, const Json& j, const char* key) {
+    const auto it = j.find(key);
+    if (it != j.end() && it->is_number()) m.gauge(name, help, it->get<double>());
+  };
+  put("wsdedup_zfs_ddt_entries", "Entries in the pool's dedup table.", ddt, "entries");
+  put("wsdedup_zfs_ddt_in_core_bytes", "In-core size of the pool's dedup table, bytes.", ddt, "in_core_bytes");
+  put("wsdedup_zfs_ddt_on_disk_bytes", "On-disk size of the pool's dedup table, bytes.", ddt, "on_disk_bytes");
+  put("wsdedup_zfs_dedup_ratio", "Dedup ratio ZFS reports.", ddt, "dedup_ratio");
+  put("wsdedup_zfs_ddt_ram_budget_bytes", "RAM budget the DDT is checked against, bytes.", object_at(doc, "ram_budget"), "bytes");
+  m.gauge("wsdedup_zfs_monitor_warnings", "Warnings the monitor raised.", d(array_at(doc, "warnings").size()));
+}
+
 } // namespace
 
 std::string prometheus_from_json(const nlohmann::ordered_json& doc, double fallback_timestamp) {
@@ -190,6 +214,8 @@ std::string prometheus_from_json(const nlohmann::ordered_json& doc, double fallb
   case DocumentKind::dedupe: dedupe_metrics(doc, m); break;
   case DocumentKind::verify: verify_metrics(doc, m); break;
   case DocumentKind::prune: prune_metrics(doc, m); break;
+  case DocumentKind::migrate: migrate_metrics(doc, m); break;
+  case DocumentKind::monitor: monitor_metrics(doc, m); break;
   case DocumentKind::unknown: break;
   }
   return m.str();

@@ -181,6 +181,44 @@ std::string prune_text(const Json& doc, util::ExactBytes exact) {
                      bytes(u64_at(tot, "exclusive_bytes")), bytes(u64_at(tot, "deleted_bytes")));
 }
 
+std::string migrate_text(const Json& doc, util::ExactBytes exact) {
+  std::string out = fmt::format("migrate {} -> {}{}\n", shown_path(doc.value("src", Json())),
+                                shown_path(doc.value("copy_dir", Json())),
+                                doc.value("dry_run", false) ? " (dry run)" : (doc.value("apply", false) ? " (--apply)" : ""));
+  Table t({{"step", Align::left}, {"status", Align::left}, {"seconds", Align::right}, {"detail", Align::left}});
+  for (const auto& s : array_at(doc, "steps"))
+    t.add_row({util::escape_for_terminal(string_at(s, "name")), util::escape_for_terminal(string_at(s, "status")),
+               fmt::format("{:.1f}", number_at(s, "seconds")), util::escape_for_terminal(string_at(s, "detail"))});
+  out += t.render();
+  const auto& v = object_at(doc, "verify");
+  out += fmt::format("copied {} files, {}; verify: {}; switched: {}\n", util::format_count(u64_at(doc, "files_copied")),
+                     util::format_bytes(u64_at(doc, "bytes_copied"), exact),
+                     v.empty() ? "not run" : (v.value("identical", false) ? "identical" : "DIFFERENT"),
+                     doc.value("switched", false) ? "yes" : "no");
+  if (const std::string f = string_at(doc, "failure"); !f.empty()) out += "failure: " + util::escape_for_terminal(f) + "\n";
+  return out;
+}
+
+std::string monitor_text(const Json& doc, util::ExactBytes exact) {
+  const auto& target = object_at(doc, "target");
+  const auto& ddt = object_at(doc, "ddt");
+  // ZFS does not report every figure everywhere: null stays "-", never 0.
+  const auto shown = [&](const Json& j, std::string_view key, bool bytes) -> std::string {
+    const auto it = j.find(std::string(key));
+    if (it == j.end() || !it->is_number()) return "-";
+    return bytes ? util::format_bytes(it->get<uint64_t>(), exact) : fmt::format("{:.2f}", it->get<double>());
+  };
+  std::string out = fmt::format("monitor {}: {}\n", util::escape_for_terminal(string_at(target, "dataset")),
+                                util::escape_for_terminal(string_at(doc, "status")));
+  out += fmt::format("DDT: {} entries, {} in core, {} on disk; dedup {}, compress {}\n",
+                     ddt.contains("entries") && ddt["entries"].is_number() ? util::format_count(u64_at(ddt, "entries")) : "-",
+                     shown(ddt, "in_core_bytes", true), shown(ddt, "on_disk_bytes", true), shown(ddt, "dedup_ratio", false),
+                     shown(ddt, "compress_ratio", false));
+  out += fmt::format("RAM budget {}\n", util::format_bytes(u64_at(object_at(doc, "ram_budget"), "bytes"), exact));
+  for (const auto& w : array_at(doc, "warnings")) out += "warning: " + util::escape_for_terminal(string_at(w, "text")) + "\n";
+  return out;
+}
+
 } // namespace
 
 scan::UsageReport usage_from_json(const nlohmann::ordered_json& doc) {
@@ -229,6 +267,8 @@ std::string text_from_json(const nlohmann::ordered_json& doc, util::ExactBytes e
   case DocumentKind::dedupe: out = dedupe_text(doc, exact); break;
   case DocumentKind::verify: out = verify_text(doc, exact); break;
   case DocumentKind::prune: out = prune_text(doc, exact); break;
+  case DocumentKind::migrate: out = migrate_text(doc, exact); break;
+  case DocumentKind::monitor: out = monitor_text(doc, exact); break;
   case DocumentKind::unknown:
     throw std::invalid_argument("not a wsdedup document of a known schema (\"schema\": \"" +
                                 util::escape_for_terminal(string_at(doc, "schema")) + "\")");

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # `wsdedup report FILE.json` re-renders every schema: a saved usage document prints the same
 # text as the usage run; estimate, dupes, dedupe, verify and prune documents print their
-# figures; unknown or broken documents exit 2 with a message; and docs/json-schemas.md
+# figures (migrate and monitor too); unknown or broken documents exit 2 with a message; and docs/json-schemas.md
 # documents every top-level key each command emits.
 source "$(dirname "$0")/lib.sh"
 
@@ -19,8 +19,15 @@ setup() {
   echo changed >>"$(find "$TESTDIR/copy" -type f -name '*.js' | sort | sed -n 1p)"
   "$WSDEDUP" verify "$TREE" "$TESTDIR/copy" --json >"$TESTDIR/verify.json" || true
   "$WSDEDUP" prune "$TREE" --older-than 0s --json >"$TESTDIR/prune.json" || true
+  "$WSDEDUP" migrate "$TREE" --to "$TESTDIR/migrated" --audit-log "$TESTDIR/audit.jsonl" --json >"$TESTDIR/migrate.json"
+  # A monitor document as a zfs-fuse host writes it (no ARC, no on-disk size: null, not 0);
+  # e2e.monitor_zfs checks real ones against zpool/zdb.
+  jq -n '{schema: "wsdedup.monitor/1", target: {pool: "tank", dataset: "tank/ws"}, zfs_version: "",
+          ddt: {entries: 285, in_core_bytes: 91200, on_disk_bytes: null, dedup_ratio: 1.31, compress_ratio: 1.02},
+          arc: {exposed: false}, ram_budget: {bytes: 1073741824, basis: "RAM/8"},
+          warnings: [{key: "ram_budget", text: "DDT <over> budget"}], notes: [], status: "warning"}' >"$TESTDIR/monitor.json"
   local k
-  for k in usage estimate dupes dedupe verify prune; do
+  for k in usage estimate dupes dedupe verify prune migrate monitor; do
     assert_eq "wsdedup.$k/1" "$(json .schema "$TESTDIR/$k.json")" "$k document saved"
   done
 }
@@ -46,12 +53,18 @@ test_every_schema_renders() {
   [[ $(json .total.differences "$TESTDIR/verify.json") -ge 1 ]] || fail "the modified copy must differ"
   out=$("$WSDEDUP" report "$TESTDIR/prune.json" --bytes)
   assert_contains "$out" "$(json .total.selected "$TESTDIR/prune.json") of $(json .total.workspaces "$TESTDIR/prune.json") workspaces selected" "prune summary"
+  out=$("$WSDEDUP" report "$TESTDIR/migrate.json" --bytes)
+  assert_contains "$out" "copied $(json .files_copied "$TESTDIR/migrate.json") files, $(json .bytes_copied "$TESTDIR/migrate.json")" "migrate totals"
+  assert_contains "$out" "verify: identical" "migrate verify"
+  out=$("$WSDEDUP" report "$TESTDIR/monitor.json" --bytes)
+  assert_contains "$out" "DDT: 285 entries, 91200 in core, - on disk; dedup 1.31" "monitor figures, null shown as -"
+  assert_contains "$out" "warning: DDT <over> budget" "monitor warning"
   # Standard input works too.
   out=$("$WSDEDUP" report - --bytes <"$TESTDIR/dupes.json")
   assert_contains "$out" "reclaimable" "report - reads stdin"
   # Every schema gives a page and metrics.
   local k
-  for k in usage estimate dupes dedupe verify prune; do
+  for k in usage estimate dupes dedupe verify prune migrate monitor; do
     "$WSDEDUP" report "$TESTDIR/$k.json" --html "$TESTDIR/$k.html" --prometheus "$TESTDIR/$k.prom"
     [[ -s $TESTDIR/$k.html && -s $TESTDIR/$k.prom ]] || fail "$k: no page or metrics"
     grep -q "wsdedup_last_run_timestamp_seconds{command=\"$k\"" "$TESTDIR/$k.prom" || fail "$k: no timestamp metric"
@@ -77,7 +90,7 @@ test_bad_documents_fail_cleanly() {
 test_schemas_are_documented() {
   [[ -f $SCHEMAS ]] || fail "no docs/json-schemas.md"
   local k key section n=0
-  for k in usage estimate dupes dedupe verify prune; do
+  for k in usage estimate dupes dedupe verify prune migrate monitor; do
     # The section of this schema: from its "## wsdedup.K/1" heading to the next "## ".
     section=$(awk -v h="## \`wsdedup.$k/1\`" 'index($0, h) == 1 {on = 1; next} on && /^## / {exit} on' "$SCHEMAS")
     [[ -n $section ]] || fail "no section for wsdedup.$k/1"
