@@ -333,6 +333,17 @@ void Catalog::exec(const char* sql) {
   if (!exec_ok(m_db, sql, &error)) throw util::Fatal("catalog {}: {}", m_path, error);
 }
 
+template <class Each> void Catalog::for_each_segment(int64_t kind_id, Each&& each) {
+  Stmt st(m_db, "SELECT data FROM segments WHERE kind_id = ?1 ORDER BY id");
+  sqlite3_bind_int64(st.get(), 1, kind_id);
+  int rc = 0;
+  while ((rc = sqlite3_step(st.get())) == SQLITE_ROW) {
+    const auto* data = static_cast<const char*>(sqlite3_column_blob(st.get(), 0));
+    each(std::string_view(data ? data : "", static_cast<size_t>(sqlite3_column_bytes(st.get(), 0))));
+  }
+  if (rc != SQLITE_DONE) throw util::Fatal("catalog {}: {}", m_path, sqlite3_errmsg(m_db));
+}
+
 Catalog::Snapshot Catalog::load(const std::string& kind, const std::string& params) {
   Snapshot snap;
   int64_t kind_id = 0;
@@ -352,12 +363,7 @@ Catalog::Snapshot Catalog::load(const std::string& kind, const std::string& para
     }
   }
   constexpr uint64_t k_not_fresh = ~uint64_t{0};
-  Stmt st(m_db, "SELECT data FROM segments WHERE kind_id = ?1 ORDER BY id");
-  sqlite3_bind_int64(st.get(), 1, kind_id);
-  int rc = 0;
-  while ((rc = sqlite3_step(st.get())) == SQLITE_ROW) {
-    const auto* data = static_cast<const char*>(sqlite3_column_blob(st.get(), 0));
-    const std::string_view seg(data ? data : "", static_cast<size_t>(sqlite3_column_bytes(st.get(), 0)));
+  for_each_segment(kind_id, [&](std::string_view seg) {
     size_t pos = 0;
     RecordView r;
     bool malformed = false;
@@ -373,8 +379,7 @@ Catalog::Snapshot Catalog::load(const std::string& kind, const std::string& para
       snap.m_entries.push_back({r.id.fs_id, r.id.ino, r.id.size, r.id.mtime_ns, r.id.ctime_ns, value});
     }
     // A malformed segment (never written by us) only costs its rows: they are read again.
-  }
-  if (rc != SQLITE_DONE) throw util::Fatal("catalog {}: {}", m_path, sqlite3_errmsg(m_db));
+  });
   auto& e = snap.m_entries;
   std::stable_sort(e.begin(), e.end(), [](const Snapshot::Entry& a, const Snapshot::Entry& b) {
     return a.fs_id < b.fs_id || (a.fs_id == b.fs_id && a.ino < b.ino);
@@ -510,26 +515,17 @@ std::string Catalog::write_error() {
   return m_write_error;
 }
 
-template <class Keep>
-std::pair<std::string, uint64_t> Catalog::live_rows(int64_t kind_id, Keep&& keep) {
+template <class Keep> Catalog::LiveRows Catalog::live_rows(int64_t kind_id, Keep&& keep) {
   std::string all;
-  {
-    Stmt st(m_db, "SELECT data FROM segments WHERE kind_id = ?1 ORDER BY id");
-    sqlite3_bind_int64(st.get(), 1, kind_id);
-    int rc = 0;
-    while ((rc = sqlite3_step(st.get())) == SQLITE_ROW) {
-      const auto* data = static_cast<const char*>(sqlite3_column_blob(st.get(), 0));
-      const std::string_view seg(data ? data : "", static_cast<size_t>(sqlite3_column_bytes(st.get(), 0)));
-      // Only whole records: a malformed tail is dropped here.
-      size_t pos = 0;
-      RecordView r;
-      bool malformed = false;
-      size_t good = 0;
-      while (next_record(seg, pos, r, malformed)) good = r.end;
-      all.append(seg.substr(0, good));
-    }
-    if (rc != SQLITE_DONE) throw util::Fatal("catalog {}: {}", m_path, sqlite3_errmsg(m_db));
-  }
+  for_each_segment(kind_id, [&](std::string_view seg) {
+    // Only whole records: a malformed tail is dropped here.
+    size_t pos = 0;
+    RecordView r;
+    bool malformed = false;
+    size_t good = 0;
+    while (next_record(seg, pos, r, malformed)) good = r.end;
+    all.append(seg.substr(0, good));
+  });
   struct Ref {
     uint64_t fs_id, ino;
     size_t begin, end;
@@ -542,12 +538,13 @@ std::pair<std::string, uint64_t> Catalog::live_rows(int64_t kind_id, Keep&& keep
   std::stable_sort(refs.begin(), refs.end(), [](const Ref& a, const Ref& b) {
     return a.fs_id < b.fs_id || (a.fs_id == b.fs_id && a.ino < b.ino);
   });
-  std::pair<std::string, uint64_t> out;
+  LiveRows out;
   for (size_t i = 0; i < refs.size(); ++i) {
     if (i + 1 < refs.size() && refs[i + 1].fs_id == refs[i].fs_id && refs[i + 1].ino == refs[i].ino) continue;
+    ++out.live;
     if (!keep(refs[i].fs_id, refs[i].ino)) continue;
-    out.first.append(all, refs[i].begin, refs[i].end - refs[i].begin);
-    ++out.second;
+    out.bytes.append(all, refs[i].begin, refs[i].end - refs[i].begin);
+    ++out.kept;
   }
   return out;
 }
@@ -564,15 +561,14 @@ template <class Keep> uint64_t Catalog::rewrite_all(Keep&& keep) {
   try {
     WriterStatements w(m_db);
     for (const int64_t kind_id : kind_ids) {
-      const auto all = live_rows(kind_id, [](uint64_t, uint64_t) { return true; });
-      const auto kept = live_rows(kind_id, keep);
-      dropped += all.second - kept.second;
+      const LiveRows kept = live_rows(kind_id, keep); // one read of the kind's segments
+      dropped += kept.live - kept.kept;
       Stmt del(m_db, "DELETE FROM segments WHERE kind_id = ?1");
       sqlite3_bind_int64(del.get(), 1, kind_id);
       if (sqlite3_step(del.get()) != SQLITE_DONE)
         throw util::Fatal("catalog {}: {}", m_path, sqlite3_errmsg(m_db));
       // Re-cut into segments of bounded size.
-      const std::string_view bytes(kept.first);
+      const std::string_view bytes(kept.bytes);
       size_t pos = 0, seg_begin = 0;
       uint64_t n = 0;
       RecordView r;
@@ -605,7 +601,7 @@ CatalogStats Catalog::stats() {
                          reinterpret_cast<const char*>(sqlite3_column_text(st.get(), 1)));
   }
   for (const auto& [id, name] : kinds) {
-    const uint64_t n = live_rows(id, [](uint64_t, uint64_t) { return true; }).second;
+    const uint64_t n = live_rows(id, [](uint64_t, uint64_t) { return true; }).live;
     if (n == 0) continue;
     s.rows += n;
     s.rows_by_kind.emplace_back(name, n);

@@ -161,9 +161,15 @@ private:
     uint64_t rows = 0;
   };
   void write_batch(detail::WriterStatements& statements, std::vector<Buffer>& batch);
-  // The live rows of kind id `kind_id` (the last of each file), as encoded segment bytes
-  // with their row count; `keep(fs_id, ino)` filters.
-  template <class Keep> std::pair<std::string, uint64_t> live_rows(int64_t kind_id, Keep&& keep);
+  // Calls `each(segment bytes)` for every stored segment of kind id `kind_id`, oldest first.
+  template <class Each> void for_each_segment(int64_t kind_id, Each&& each);
+  struct LiveRows {
+    std::string bytes;  // encoded records of the rows `keep` accepted
+    uint64_t kept = 0;  // rows in `bytes`
+    uint64_t live = 0;  // live rows before `keep` (the last of each file)
+  };
+  // The live rows of kind id `kind_id`; `keep(fs_id, ino)` filters.
+  template <class Keep> LiveRows live_rows(int64_t kind_id, Keep&& keep);
   // Rewrites every kind's segments without superseded rows and rows `keep` refuses;
   // returns the rows dropped because of `keep`.
   template <class Keep> uint64_t rewrite_all(Keep&& keep);

@@ -124,6 +124,15 @@ std::string walk_read_progress_line(std::string_view command, const fs::WalkProg
                      util::format_bytes(read.bytes.load()));
 }
 
+void append_problem_lines(ErrorLines& errors, const fs::RootSet& roots, const scan::FileList& files,
+                          const dupes::DuplicateSet& found) {
+  for (const auto& p : found.problems) {
+    const scan::FileEntry& f = files.files[p.file];
+    errors.emplace_back(roots.display_path(f.root, files.rel_path(p.file)), p.op,
+                        p.err ? util::errno_text(p.err) : "changed while read, skipped");
+  }
+}
+
 void print_errors(const ErrorLines& errors) {
   for (const auto& [path, op, text] : errors)
     std::fprintf(stderr, "wsdedup: %s(\"%s\"): %s\n", op.c_str(),

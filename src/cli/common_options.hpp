@@ -3,6 +3,7 @@
 
 #include "catalog/catalog.hpp"
 #include "content/content_reader.hpp"
+#include "dupes/duplicate_finder.hpp"
 #include "fs/walker.hpp"
 #include "scan/usage_report.hpp"
 
@@ -65,6 +66,10 @@ using ErrorLines = std::vector<std::tuple<std::string, std::string, std::string>
 
 /// The walk's per-path errors, to which a command appends its own.
 ErrorLines scan_error_lines(const scan::UsageReport& usage);
+
+/// Appends the files the duplicate finder could not read (or that changed while read).
+void append_problem_lines(ErrorLines& errors, const fs::RootSet& roots, const scan::FileList& files,
+                          const dupes::DuplicateSet& found);
 
 /// Prints per-path errors to stderr as `wsdedup: op("path"): text`.
 void print_errors(const ErrorLines& errors);

@@ -163,11 +163,7 @@ int run_dedupe(const DedupeArgs& args) {
   ticker.stop();
 
   ErrorLines errors = scan_error_lines(scanned.usage);
-  for (const auto& p : found.problems) {
-    const scan::FileEntry& f = scanned.files.files[p.file];
-    errors.emplace_back(roots.display_path(f.root, scanned.files.rel_path(p.file)), p.op,
-                        p.err ? util::errno_text(p.err) : "changed while read, skipped");
-  }
+  append_problem_lines(errors, roots, scanned.files, found);
   print_errors(errors);
   for (const auto& [path, message] : cleanup.errors) std::fprintf(stderr, "wsdedup: %s\n", message.c_str());
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();

@@ -58,11 +58,7 @@ int run_dupes(const DupesArgs& args) {
   ticker.stop();
 
   ErrorLines errors = scan_error_lines(scanned.usage);
-  for (const auto& p : found.problems) {
-    const scan::FileEntry& f = scanned.files.files[p.file];
-    errors.emplace_back(roots.display_path(f.root, scanned.files.rel_path(p.file)), p.op,
-                        p.err ? util::errno_text(p.err) : "changed while read, skipped");
-  }
+  append_problem_lines(errors, roots, scanned.files, found);
   print_errors(errors);
 
   dupes::DupesReport report{&roots, &scanned.files, &found, &dirs, min_size};
