@@ -70,7 +70,8 @@ std::string zfs_block_params(const model::ModelConfig& config, model::HoleMode h
   const model::ZfsProfile& profile = config.profile ? *config.profile : model::default_profile();
   return "profile=" + std::string(profile.name) + ",rs=" + std::to_string(config.recordsize) +
          ",ashift=" + std::to_string(config.ashift) + ",c=" + model::to_string(config.compression) +
-         ",holes=" + (holes == model::HoleMode::fill ? "fill" : "keep");
+         ",holes=" + (holes == model::HoleMode::fill ? "fill" : "keep") +
+         (model::k_block_key_version == 1 ? "" : ",key=" + std::to_string(model::k_block_key_version));
 }
 
 uint64_t block_count(uint64_t size, uint32_t recordsize) {

@@ -2,6 +2,7 @@
 
 #include "util/error.hpp"
 #include "util/pause_point.hpp"
+#include "util/xxhash.hpp"
 
 #include <sqlite3.h>
 
@@ -11,21 +12,47 @@
 #include <cstring>
 #include <algorithm>
 #include <filesystem>
+#include <fstream>
+#include <sstream>
 #include <sys/stat.h>
 #include <sys/statfs.h>
 #include <sys/sysmacros.h>
+#include <climits>
 #include <unistd.h>
 
 namespace wsd::catalog {
 
 namespace detail {
 
+// The catalog file is damaged (found by SQLite, or by a segment's checksum): the caller moves
+// it aside and rebuilds it.
+class CorruptCatalog : public util::Fatal {
+public:
+  explicit CorruptCatalog(const std::string& what) : util::Fatal(what) {}
+};
+
+// A segment blob's checksum. SQLite checks no blob bytes: a damaged page in the middle of a
+// blob is found here, before any of its rows is trusted.
+int64_t segment_sum(std::string_view data) {
+  return static_cast<int64_t>(XXH3_64bits(data.data(), data.size()));
+}
+
+bool is_corrupt(int rc) {
+  return (rc & 0xFF) == SQLITE_CORRUPT || (rc & 0xFF) == SQLITE_NOTADB;
+}
+
+// Throws CorruptCatalog when SQLite says the file is damaged, else Fatal.
+[[noreturn]] void fail(sqlite3* db, int rc, std::string_view what) {
+  if (is_corrupt(rc)) throw CorruptCatalog(fmt::format("{}: {}", what, sqlite3_errstr(rc)));
+  throw util::Fatal("catalog: {}: {}", what, sqlite3_errmsg(db));
+}
+
 // Statement guard.
 class Stmt {
 public:
   Stmt(sqlite3* db, const char* sql) {
-    if (sqlite3_prepare_v2(db, sql, -1, &m_stmt, nullptr) != SQLITE_OK)
-      throw util::Fatal("catalog: {}: {}", sql, sqlite3_errmsg(db));
+    if (const int rc = sqlite3_prepare_v2(db, sql, -1, &m_stmt, nullptr); rc != SQLITE_OK)
+      fail(db, sqlite3_extended_errcode(db), sql);
   }
   Stmt(const Stmt&) = delete;
   Stmt& operator=(const Stmt&) = delete;
@@ -40,7 +67,7 @@ private:
 class WriterStatements {
 public:
   explicit WriterStatements(sqlite3* db)
-      : segment(db, "INSERT INTO segments (kind_id, rows, data) VALUES (?1, ?2, ?3)"),
+      : segment(db, "INSERT INTO segments (kind_id, rows, data, sum) VALUES (?1, ?2, ?3, ?4)"),
         m_add_kind(db, "INSERT OR IGNORE INTO kinds (kind, params) VALUES (?1, ?2)"),
         m_find_kind(db, "SELECT id FROM kinds WHERE kind = ?1 AND params = ?2"), m_db(db) {}
 
@@ -53,9 +80,8 @@ public:
       sqlite3_bind_text(s, 1, kind.c_str(), -1, SQLITE_TRANSIENT);
       sqlite3_bind_text(s, 2, params.c_str(), -1, SQLITE_TRANSIENT);
     }
-    if (sqlite3_step(m_add_kind.get()) != SQLITE_DONE ||
-        sqlite3_step(m_find_kind.get()) != SQLITE_ROW)
-      throw util::Fatal("catalog: kinds: {}", sqlite3_errmsg(m_db));
+    if (const int rc = sqlite3_step(m_add_kind.get()); rc != SQLITE_DONE) fail(m_db, rc, "kinds");
+    if (const int rc = sqlite3_step(m_find_kind.get()); rc != SQLITE_ROW) fail(m_db, rc, "kinds");
     const int64_t id = sqlite3_column_int64(m_find_kind.get(), 0);
     sqlite3_reset(m_find_kind.get());
     m_ids.emplace(key, id);
@@ -69,9 +95,10 @@ public:
     sqlite3_bind_int64(st, 1, kind_id);
     sqlite3_bind_int64(st, 2, static_cast<int64_t>(rows));
     sqlite3_bind_blob64(st, 3, data.data(), data.size(), SQLITE_STATIC);
+    sqlite3_bind_int64(st, 4, segment_sum(data));
     const int rc = sqlite3_step(st);
     sqlite3_reset(st);
-    if (rc != SQLITE_DONE) throw util::Fatal("catalog: segments: {}", sqlite3_errmsg(m_db));
+    if (rc != SQLITE_DONE) fail(m_db, rc, "segments");
   }
 
   Stmt segment;
@@ -85,12 +112,13 @@ private:
 
 } // namespace detail
 
+using detail::CorruptCatalog;
 using detail::Stmt;
 using detail::WriterStatements;
 
 namespace {
 
-constexpr int k_schema_version = 3;
+constexpr int k_schema_version = 5;
 // Rows per write transaction, and the queue's bound in bytes (put() waits beyond it).
 constexpr uint64_t k_batch_rows = 16384;
 constexpr size_t k_max_queued_bytes = size_t{64} << 20;
@@ -109,28 +137,27 @@ int busy_timeout_ms() {
   return k_busy_timeout_ms;
 }
 
-// Version 3: (kind, params) interned in `kinds`; rows appended in segments, each a blob of
-// records (fs_id, ino, size, mtime_ns, ctime_ns, computed_ns: 8 bytes each, host order;
-// varint value length, value; varint path length, path). A later record of the same
-// (kind, fs_id, ino) supersedes an earlier one. The path is for reports, never a key.
+// Version 5: (kind, params) interned in `kinds`; rows appended in segments, each a blob of
+// records and `sum`, the blob's XXH3-64, checked on every read. A record is stored as its
+// differences from the previous record of its segment (so each segment decodes alone):
+//   varint flags (1: fs_id follows, else the previous one's; 2: a path is stored),
+//   [fs_id: 8 bytes], zigzag varint ino - previous ino, varint size,
+//   zigzag varint mtime_ns - previous mtime_ns, zigzag varint ctime_ns - mtime_ns,
+//   zigzag varint computed_ns - previous computed_ns, varint value length, value,
+//   [varint bytes shared with the previous stored path, varint rest length, rest].
+// A file in a walk-ordered batch costs ~15 bytes of identity plus its value and the new tail
+// of its path. A later record of the same (kind, fs_id, ino) supersedes an earlier one. The
+// path (relative to the top of its filesystem, "/a/b", when the caller knows it) is for
+// reports and `catalog prune`, never a key.
 const char* const k_schema = R"SQL(
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS kinds (
   id INTEGER PRIMARY KEY, kind TEXT NOT NULL, params TEXT NOT NULL, UNIQUE (kind, params));
 CREATE TABLE IF NOT EXISTS segments (
-  id INTEGER PRIMARY KEY, kind_id INTEGER NOT NULL, rows INTEGER NOT NULL, data BLOB NOT NULL);
+  id INTEGER PRIMARY KEY, kind_id INTEGER NOT NULL, rows INTEGER NOT NULL, data BLOB NOT NULL,
+  sum INTEGER NOT NULL);
 CREATE INDEX IF NOT EXISTS segments_by_kind ON segments (kind_id, id);
 )SQL";
-
-constexpr size_t k_record_fixed = 48;
-
-void put_varint(std::string& out, uint64_t v) {
-  while (v >= 0x80) {
-    out.push_back(static_cast<char>((v & 0x7F) | 0x80));
-    v >>= 7;
-  }
-  out.push_back(static_cast<char>(v));
-}
 
 bool get_varint(std::string_view in, size_t& pos, uint64_t& v) {
   v = 0;
@@ -142,59 +169,166 @@ bool get_varint(std::string_view in, size_t& pos, uint64_t& v) {
   return false;
 }
 
-// Appends one record to a segment.
-void encode_record(std::string& out, const Row& row, std::string_view path) {
-  const int64_t fixed[6] = {static_cast<int64_t>(row.id.fs_id), static_cast<int64_t>(row.id.ino),
-                            static_cast<int64_t>(row.id.size),  row.id.mtime_ns,
-                            row.id.ctime_ns,                    row.computed_ns};
-  out.append(reinterpret_cast<const char*>(fixed), sizeof fixed);
-  put_varint(out, row.value.size());
-  out.append(row.value);
-  put_varint(out, path.size());
-  out.append(path);
+// Signed differences as varints: small magnitudes of either sign stay short.
+uint64_t zigzag(int64_t v) {
+  return (static_cast<uint64_t>(v) << 1) ^ static_cast<uint64_t>(v >> 63);
 }
+int64_t unzigzag(uint64_t v) {
+  return static_cast<int64_t>(v >> 1) ^ -static_cast<int64_t>(v & 1);
+}
+int64_t wrapping_sub(int64_t a, int64_t b) {
+  return static_cast<int64_t>(static_cast<uint64_t>(a) - static_cast<uint64_t>(b));
+}
+int64_t wrapping_add(int64_t a, int64_t b) {
+  return static_cast<int64_t>(static_cast<uint64_t>(a) + static_cast<uint64_t>(b));
+}
+
+// Record flags (the record's first varint).
+constexpr uint64_t k_flag_fs_id = 1; // 8 bytes of fs_id follow (else: the previous record's)
+constexpr uint64_t k_flag_path = 2;  // the record stores a path (else: none)
+
+// The state both ends of a segment carry from one record to the next: records are stored as
+// differences from the previous record of their segment (schema 5).
+struct DeltaState {
+  uint64_t fs_id = 0;
+  uint64_t ino = 0;
+  int64_t mtime_ns = 0;
+  int64_t computed_ns = 0;
+  std::string path; // the last stored path
+};
+
+} // namespace
+
+namespace detail {
+
+// Appends records to one segment.
+class SegmentEncoder {
+public:
+  void add(std::string& out, const FileIdentity& id, int64_t computed_ns,
+           std::string_view value, std::string_view path) {
+    // The fixed fields into a local buffer, appended at once (this runs under the queue's
+    // lock, once per row).
+    char head[1 + 8 + 7 * 10];
+    char* p = head;
+    auto varint = [&p](uint64_t v) {
+      while (v >= 0x80) {
+        *p++ = static_cast<char>((v & 0x7F) | 0x80);
+        v >>= 7;
+      }
+      *p++ = static_cast<char>(v);
+    };
+    uint64_t flags = 0;
+    if (id.fs_id != m_prev.fs_id) flags |= k_flag_fs_id;
+    if (!path.empty()) flags |= k_flag_path;
+    varint(flags);
+    if (flags & k_flag_fs_id) {
+      std::memcpy(p, &id.fs_id, 8);
+      p += 8;
+    }
+    varint(zigzag(static_cast<int64_t>(id.ino - m_prev.ino)));
+    varint(id.size);
+    varint(zigzag(wrapping_sub(id.mtime_ns, m_prev.mtime_ns)));
+    varint(zigzag(wrapping_sub(id.ctime_ns, id.mtime_ns)));
+    varint(zigzag(wrapping_sub(computed_ns, m_prev.computed_ns)));
+    varint(value.size());
+    out.append(head, static_cast<size_t>(p - head));
+    out.append(value);
+    if (flags & k_flag_path) {
+      // The bytes shared with the previous path, then the rest.
+      const size_t limit = std::min(path.size(), m_prev.path.size());
+      const size_t common = static_cast<size_t>(
+          std::mismatch(path.begin(), path.begin() + static_cast<std::ptrdiff_t>(limit), m_prev.path.begin()).first -
+          path.begin());
+      p = head;
+      varint(common);
+      varint(path.size() - common);
+      out.append(head, static_cast<size_t>(p - head));
+      out.append(path.substr(common));
+      m_prev.path.resize(common);
+      m_prev.path.append(path.substr(common));
+    }
+    m_prev.fs_id = id.fs_id;
+    m_prev.ino = id.ino;
+    m_prev.mtime_ns = id.mtime_ns;
+    m_prev.computed_ns = computed_ns;
+    ++m_rows;
+  }
+  uint64_t rows() const { return m_rows; }
+
+private:
+  DeltaState m_prev;
+  uint64_t m_rows = 0;
+};
+
+} // namespace detail
+
+using detail::SegmentEncoder;
+
+namespace {
 
 // One record read from a segment.
 struct RecordView {
   FileIdentity id;
   int64_t computed_ns = 0;
-  std::string_view value;
-  std::string_view path;
-  size_t begin = 0; // the record's bytes in the segment
-  size_t end = 0;
+  std::string_view value; // into the segment
+  std::string_view path;  // into the decoder (valid until its next record); "" when none
 };
 
-// Reads the record at `pos`; false at the end or on malformed bytes (`malformed` set).
-bool next_record(std::string_view seg, size_t& pos, RecordView& r, bool& malformed) {
-  malformed = false;
-  if (pos == seg.size()) return false;
-  if (seg.size() - pos < k_record_fixed) {
-    malformed = true;
+// Reads one segment's records in order.
+class SegmentDecoder {
+public:
+  explicit SegmentDecoder(std::string_view seg) : m_seg(seg) {}
+  /// The next record; false at the end or on malformed bytes (then malformed() is true).
+  bool next(RecordView& r) {
+    if (m_pos == m_seg.size()) return false;
+    uint64_t flags = 0, v = 0;
+    if (!get_varint(m_seg, m_pos, flags) || flags > 3) return fail();
+    if (flags & k_flag_fs_id) {
+      if (m_seg.size() - m_pos < 8) return fail();
+      std::memcpy(&m_prev.fs_id, m_seg.data() + m_pos, 8);
+      m_pos += 8;
+    }
+    r.id.fs_id = m_prev.fs_id;
+    if (!get_varint(m_seg, m_pos, v)) return fail();
+    r.id.ino = m_prev.ino + static_cast<uint64_t>(unzigzag(v));
+    if (!get_varint(m_seg, m_pos, r.id.size)) return fail();
+    if (!get_varint(m_seg, m_pos, v)) return fail();
+    r.id.mtime_ns = wrapping_add(m_prev.mtime_ns, unzigzag(v));
+    if (!get_varint(m_seg, m_pos, v)) return fail();
+    r.id.ctime_ns = wrapping_add(r.id.mtime_ns, unzigzag(v));
+    if (!get_varint(m_seg, m_pos, v)) return fail();
+    r.computed_ns = wrapping_add(m_prev.computed_ns, unzigzag(v));
+    if (!get_varint(m_seg, m_pos, v) || v > m_seg.size() - m_pos) return fail();
+    r.value = m_seg.substr(m_pos, v);
+    m_pos += v;
+    r.path = {};
+    if (flags & k_flag_path) {
+      uint64_t common = 0;
+      if (!get_varint(m_seg, m_pos, common) || common > m_prev.path.size()) return fail();
+      if (!get_varint(m_seg, m_pos, v) || v > m_seg.size() - m_pos) return fail();
+      m_prev.path.resize(common);
+      m_prev.path.append(m_seg.substr(m_pos, v));
+      m_pos += v;
+      r.path = m_prev.path;
+    }
+    m_prev.ino = r.id.ino;
+    m_prev.mtime_ns = r.id.mtime_ns;
+    m_prev.computed_ns = r.computed_ns;
+    return true;
+  }
+  bool malformed() const { return m_malformed; }
+
+private:
+  bool fail() {
+    m_malformed = true;
+    m_pos = m_seg.size();
     return false;
   }
-  r.begin = pos;
-  int64_t fixed[6];
-  std::memcpy(fixed, seg.data() + pos, sizeof fixed);
-  pos += k_record_fixed;
-  r.id = {static_cast<uint64_t>(fixed[0]), static_cast<uint64_t>(fixed[1]),
-          static_cast<uint64_t>(fixed[2]), fixed[3], fixed[4]};
-  r.computed_ns = fixed[5];
-  uint64_t n = 0;
-  if (!get_varint(seg, pos, n) || n > seg.size() - pos) {
-    malformed = true;
-    return false;
-  }
-  r.value = seg.substr(pos, n);
-  pos += n;
-  if (!get_varint(seg, pos, n) || n > seg.size() - pos) {
-    malformed = true;
-    return false;
-  }
-  r.path = seg.substr(pos, n);
-  pos += n;
-  r.end = pos;
-  return true;
-}
+  std::string_view m_seg;
+  size_t m_pos = 0;
+  DeltaState m_prev;
+  bool m_malformed = false;
+};
 
 uint64_t as_u64(int64_t v) { return static_cast<uint64_t>(v); }
 
@@ -286,6 +420,30 @@ bool row_is_fresh(const Row& row, const FileIdentity& now) {
          row.computed_ns >= std::max(now.mtime_ns, now.ctime_ns) + k_trust_delay_ns;
 }
 
+namespace {
+
+// Moves the unusable catalog at `path` aside (its WAL and shared memory go) and creates a
+// new one there; `warning` says so. When no new file can be made, an in-memory catalog
+// stands in (this run is correct, the next one reads everything again).
+sqlite3* rebuild_file(const std::string& path, const std::string& why, std::string& warning) {
+  const std::string aside = path + ".corrupt-" + std::to_string(now_ns() / 1'000'000'000);
+  if (::rename(path.c_str(), aside.c_str()) != 0 && errno != ENOENT)
+    throw util::Fatal("catalog {} is unusable ({}) and cannot be moved aside: {}", path, why,
+                      util::errno_text(errno));
+  for (const char* suffix : {"-wal", "-shm"}) ::unlink((path + suffix).c_str());
+  warning = "catalog " + path + " was unusable (" + why + "); moved to " + aside + " and rebuilt";
+  std::string why_new;
+  OpenFailure failure = OpenFailure::none;
+  if (sqlite3* db = try_open(path, why_new, failure)) return db;
+  if (sqlite3* db = try_open(":memory:", why_new, failure)) {
+    warning += " in memory only (" + why_new + ")";
+    return db;
+  }
+  throw util::Fatal("catalog {}: {}", path, why_new);
+}
+
+} // namespace
+
 std::unique_ptr<Catalog> Catalog::open(const std::string& path, std::string* warning) {
   std::error_code ec;
   const auto parent = std::filesystem::path(path).parent_path();
@@ -299,18 +457,21 @@ std::unique_ptr<Catalog> Catalog::open(const std::string& path, std::string* war
   if (!db && failure == OpenFailure::busy)
     throw util::Fatal("catalog {} is locked by another run ({})", path, why);
   if (!db) {
-    const std::string aside = path + ".corrupt-" + std::to_string(now_ns() / 1'000'000'000);
-    if (::rename(path.c_str(), aside.c_str()) != 0 && errno != ENOENT)
-      throw util::Fatal("catalog {} is unusable ({}) and cannot be moved aside: {}", path, why,
-                        util::errno_text(errno));
-    for (const char* suffix : {"-wal", "-shm"}) ::unlink((path + suffix).c_str());
-    if (warning)
-      *warning = "catalog " + path + " was unusable (" + why + "); moved to " + aside +
-                 " and rebuilt";
-    db = try_open(path, why, failure);
-    if (!db) throw util::Fatal("catalog {}: {}", path, why);
+    std::string text;
+    db = rebuild_file(path, why, text);
+    if (warning) *warning = text;
   }
   return std::unique_ptr<Catalog>(new Catalog(path, db));
+}
+
+void Catalog::rebuild_locked(const std::string& why) {
+  m_statements.reset();
+  sqlite3_close_v2(m_db);
+  m_db = nullptr;
+  std::string warning;
+  m_db = rebuild_file(m_path, why, warning);
+  std::fprintf(stderr, "wsdedup: warning: %s\n", warning.c_str());
+  ++m_rebuilds;
 }
 
 Catalog::Catalog(std::string path, sqlite3* db) : m_path(std::move(path)), m_db(db) {
@@ -325,6 +486,7 @@ Catalog::~Catalog() {
   m_cv.notify_all();
   m_room.notify_all();
   if (m_writer.joinable()) m_writer.join();
+  m_statements.reset();
   sqlite3_close(m_db);
 }
 
@@ -334,24 +496,40 @@ void Catalog::exec(const char* sql) {
 }
 
 template <class Each> void Catalog::for_each_segment(int64_t kind_id, Each&& each) {
-  Stmt st(m_db, "SELECT data FROM segments WHERE kind_id = ?1 ORDER BY id");
+  Stmt st(m_db, "SELECT data, sum FROM segments WHERE kind_id = ?1 ORDER BY id");
   sqlite3_bind_int64(st.get(), 1, kind_id);
   int rc = 0;
   while ((rc = sqlite3_step(st.get())) == SQLITE_ROW) {
     const auto* data = static_cast<const char*>(sqlite3_column_blob(st.get(), 0));
-    each(std::string_view(data ? data : "", static_cast<size_t>(sqlite3_column_bytes(st.get(), 0))));
+    const std::string_view seg(data ? data : "", static_cast<size_t>(sqlite3_column_bytes(st.get(), 0)));
+    if (detail::segment_sum(seg) != sqlite3_column_int64(st.get(), 1))
+      throw CorruptCatalog("a segment's checksum does not match its bytes");
+    each(seg);
   }
-  if (rc != SQLITE_DONE) throw util::Fatal("catalog {}: {}", m_path, sqlite3_errmsg(m_db));
+  if (rc != SQLITE_DONE) detail::fail(m_db, rc, "segments");
 }
 
 Catalog::Snapshot Catalog::load(const std::string& kind, const std::string& params) {
+  std::lock_guard lock(m_db_mutex);
+  try {
+    return load_locked(kind, params);
+  } catch (const CorruptCatalog& e) {
+    // Found while reading rows, not at open: this run reads every file, as with no catalog.
+    rebuild_locked(e.what());
+    return {};
+  }
+}
+
+Catalog::Snapshot Catalog::load_locked(const std::string& kind, const std::string& params) {
   Snapshot snap;
   int64_t kind_id = 0;
   {
     Stmt st(m_db, "SELECT id FROM kinds WHERE kind = ?1 AND params = ?2");
     sqlite3_bind_text(st.get(), 1, kind.c_str(), -1, SQLITE_TRANSIENT);
     sqlite3_bind_text(st.get(), 2, params.c_str(), -1, SQLITE_TRANSIENT);
-    if (sqlite3_step(st.get()) != SQLITE_ROW) return snap; // never stored
+    const int rc = sqlite3_step(st.get());
+    if (rc == SQLITE_DONE) return snap; // never stored
+    if (rc != SQLITE_ROW) detail::fail(m_db, rc, "kinds");
     kind_id = sqlite3_column_int64(st.get(), 0);
   }
   {
@@ -359,15 +537,14 @@ Catalog::Snapshot Catalog::load(const std::string& kind, const std::string& para
     sqlite3_bind_int64(st.get(), 1, kind_id);
     if (sqlite3_step(st.get()) == SQLITE_ROW) {
       snap.m_entries.reserve(static_cast<size_t>(std::max<int64_t>(0, sqlite3_column_int64(st.get(), 0))));
-      snap.m_values.reserve(static_cast<size_t>(std::max<int64_t>(0, sqlite3_column_int64(st.get(), 1))) / 8);
+      snap.m_values.reserve(static_cast<size_t>(std::max<int64_t>(0, sqlite3_column_int64(st.get(), 1))) / 2);
     }
   }
   constexpr uint64_t k_not_fresh = ~uint64_t{0};
   for_each_segment(kind_id, [&](std::string_view seg) {
-    size_t pos = 0;
+    SegmentDecoder decoder(seg);
     RecordView r;
-    bool malformed = false;
-    while (next_record(seg, pos, r, malformed)) {
+    while (decoder.next(r)) {
       // Freshness depends on the row alone once the identity matches: decide it here, but
       // keep stale rows until they have superseded older ones.
       const bool fresh = r.computed_ns >= std::max(r.id.mtime_ns, r.id.ctime_ns) + k_trust_delay_ns;
@@ -419,9 +596,10 @@ void Catalog::put(const std::string& kind, const std::string& params, Row row, s
     Buffer* buffer = nullptr;
     for (Buffer& b : m_queue)
       if (b.kind == kind && b.params == params) buffer = &b;
-    if (buffer == nullptr) buffer = &m_queue.emplace_back(Buffer{kind, params, {}, 0});
+    if (buffer == nullptr)
+      buffer = &m_queue.emplace_back(Buffer{kind, params, {}, 0, std::make_unique<SegmentEncoder>()});
     const size_t before = buffer->bytes.size();
-    encode_record(buffer->bytes, row, path);
+    buffer->encoder->add(buffer->bytes, row.id, row.computed_ns, row.value, path);
     m_queued_bytes += buffer->bytes.size() - before;
     ++buffer->rows;
     ++m_enqueued;
@@ -440,7 +618,6 @@ void Catalog::flush() {
 }
 
 void Catalog::writer_loop() {
-  std::unique_ptr<WriterStatements> insert;
   std::vector<Buffer> batch;
   while (true) {
     uint64_t rows = 0;
@@ -463,22 +640,31 @@ void Catalog::writer_loop() {
     for (const Buffer& b : batch) rows += b.rows;
     const auto t0 = std::chrono::steady_clock::now();
     std::string error;
-    try {
-      if (m_write_error.empty()) {
-        if (!insert) insert = std::make_unique<WriterStatements>(m_db);
-        write_batch(*insert, batch);
+    bool dropped = false;
+    {
+      std::lock_guard db_lock(m_db_mutex);
+      try {
+        if (m_write_error.empty()) {
+          if (!m_statements) m_statements = std::make_unique<WriterStatements>(m_db);
+          write_batch(*m_statements, batch);
+        }
+      } catch (const CorruptCatalog& e) {
+        // A damaged file found by a write: this batch goes, later ones go to a new file.
+        sqlite3_exec(m_db, "ROLLBACK", nullptr, nullptr, nullptr);
+        rebuild_locked(e.what());
+        dropped = true;
+      } catch (const std::exception& e) {
+        // The catalog only saves time: a write that fails (disk full, lock held too long)
+        // stops the writes of this run, never the run. Rolled back, so nothing half-written.
+        sqlite3_exec(m_db, "ROLLBACK", nullptr, nullptr, nullptr);
+        error = e.what();
       }
-    } catch (const std::exception& e) {
-      // The catalog only saves time: a write that fails (disk full, lock held too long)
-      // stops the writes of this run, never the run. Rolled back, so nothing half-written.
-      sqlite3_exec(m_db, "ROLLBACK", nullptr, nullptr, nullptr);
-      error = e.what();
     }
     const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     {
       std::lock_guard lock(m_mutex);
       if (!error.empty() && m_write_error.empty()) m_write_error = error;
-      if (m_write_error.empty()) {
+      if (m_write_error.empty() && !dropped) {
         ++m_writer_stats.batches;
         m_writer_stats.rows += rows;
         m_writer_stats.seconds += seconds;
@@ -516,34 +702,44 @@ std::string Catalog::write_error() {
 }
 
 template <class Keep> Catalog::LiveRows Catalog::live_rows(int64_t kind_id, Keep&& keep) {
-  std::string all;
-  for_each_segment(kind_id, [&](std::string_view seg) {
-    // Only whole records: a malformed tail is dropped here.
-    size_t pos = 0;
-    RecordView r;
-    bool malformed = false;
-    size_t good = 0;
-    while (next_record(seg, pos, r, malformed)) good = r.end;
-    all.append(seg.substr(0, good));
-  });
+  // Every record decoded (values and paths copied into one pool), then the last of each
+  // file kept; a malformed tail of a segment is dropped here.
   struct Ref {
-    uint64_t fs_id, ino;
-    size_t begin, end;
+    FileIdentity id;
+    int64_t computed_ns;
+    size_t value_at, value_len, path_at, path_len;
   };
   std::vector<Ref> refs;
-  size_t pos = 0;
-  RecordView r;
-  bool malformed = false;
-  while (next_record(all, pos, r, malformed)) refs.push_back({r.id.fs_id, r.id.ino, r.begin, r.end});
+  std::string pool;
+  for_each_segment(kind_id, [&](std::string_view seg) {
+    SegmentDecoder decoder(seg);
+    RecordView r;
+    while (decoder.next(r)) {
+      refs.push_back({r.id, r.computed_ns, pool.size(), r.value.size(), pool.size() + r.value.size(),
+                      r.path.size()});
+      pool.append(r.value);
+      pool.append(r.path);
+    }
+  });
   std::stable_sort(refs.begin(), refs.end(), [](const Ref& a, const Ref& b) {
-    return a.fs_id < b.fs_id || (a.fs_id == b.fs_id && a.ino < b.ino);
+    return a.id.fs_id < b.id.fs_id || (a.id.fs_id == b.id.fs_id && a.id.ino < b.id.ino);
   });
   LiveRows out;
+  SegmentEncoder encoder;
+  const std::string_view all(pool);
   for (size_t i = 0; i < refs.size(); ++i) {
-    if (i + 1 < refs.size() && refs[i + 1].fs_id == refs[i].fs_id && refs[i + 1].ino == refs[i].ino) continue;
+    if (i + 1 < refs.size() && refs[i + 1].id.fs_id == refs[i].id.fs_id && refs[i + 1].id.ino == refs[i].id.ino)
+      continue;
     ++out.live;
-    if (!keep(refs[i].fs_id, refs[i].ino)) continue;
-    out.bytes.append(all, refs[i].begin, refs[i].end - refs[i].begin);
+    const Ref& f = refs[i];
+    const RecordView r{f.id, f.computed_ns, all.substr(f.value_at, f.value_len), all.substr(f.path_at, f.path_len)};
+    if (!keep(r)) continue;
+    if (out.segments.empty() || encoder.rows() == k_rewrite_segment_rows) {
+      out.segments.emplace_back();
+      encoder = SegmentEncoder();
+    }
+    encoder.add(out.segments.back().first, r.id, r.computed_ns, r.value, r.path);
+    out.segments.back().second = encoder.rows();
     ++out.kept;
   }
   return out;
@@ -551,6 +747,17 @@ template <class Keep> Catalog::LiveRows Catalog::live_rows(int64_t kind_id, Keep
 
 template <class Keep> uint64_t Catalog::rewrite_all(Keep&& keep) {
   flush();
+  std::lock_guard lock(m_db_mutex);
+  try {
+    return rewrite_all_locked(keep);
+  } catch (const CorruptCatalog& e) {
+    sqlite3_exec(m_db, "ROLLBACK", nullptr, nullptr, nullptr);
+    rebuild_locked(e.what());
+    return 0;
+  }
+}
+
+template <class Keep> uint64_t Catalog::rewrite_all_locked(Keep& keep) {
   std::vector<int64_t> kind_ids;
   {
     Stmt st(m_db, "SELECT DISTINCT kind_id FROM segments");
@@ -567,20 +774,7 @@ template <class Keep> uint64_t Catalog::rewrite_all(Keep&& keep) {
       sqlite3_bind_int64(del.get(), 1, kind_id);
       if (sqlite3_step(del.get()) != SQLITE_DONE)
         throw util::Fatal("catalog {}: {}", m_path, sqlite3_errmsg(m_db));
-      // Re-cut into segments of bounded size.
-      const std::string_view bytes(kept.bytes);
-      size_t pos = 0, seg_begin = 0;
-      uint64_t n = 0;
-      RecordView r;
-      bool malformed = false;
-      while (next_record(bytes, pos, r, malformed)) {
-        if (++n == k_rewrite_segment_rows) {
-          w.insert_segment(kind_id, n, bytes.substr(seg_begin, pos - seg_begin));
-          seg_begin = pos;
-          n = 0;
-        }
-      }
-      if (n > 0) w.insert_segment(kind_id, n, bytes.substr(seg_begin, pos - seg_begin));
+      for (const auto& [bytes, rows] : kept.segments) w.insert_segment(kind_id, rows, bytes);
     }
   } catch (...) {
     sqlite3_exec(m_db, "ROLLBACK", nullptr, nullptr, nullptr);
@@ -592,6 +786,16 @@ template <class Keep> uint64_t Catalog::rewrite_all(Keep&& keep) {
 
 CatalogStats Catalog::stats() {
   flush();
+  std::lock_guard lock(m_db_mutex);
+  try {
+    return stats_locked();
+  } catch (const CorruptCatalog& e) {
+    rebuild_locked(e.what());
+    return stats_locked();
+  }
+}
+
+CatalogStats Catalog::stats_locked() {
   CatalogStats s;
   std::vector<std::pair<int64_t, std::string>> kinds;
   {
@@ -601,7 +805,7 @@ CatalogStats Catalog::stats() {
                          reinterpret_cast<const char*>(sqlite3_column_text(st.get(), 1)));
   }
   for (const auto& [id, name] : kinds) {
-    const uint64_t n = live_rows(id, [](uint64_t, uint64_t) { return true; }).live;
+    const uint64_t n = live_rows(id, [](const RecordView&) { return false; }).live; // count only
     if (n == 0) continue;
     s.rows += n;
     s.rows_by_kind.emplace_back(name, n);
@@ -612,20 +816,56 @@ CatalogStats Catalog::stats() {
   return s;
 }
 
-uint64_t Catalog::prune(const std::vector<uint64_t>& fs_ids,
+bool PruneScope::covers(std::string_view path) const {
+  if (top == "/") return true;
+  if (top.empty() || path.size() < top.size() || path.compare(0, top.size(), top) != 0) return false;
+  return path.size() == top.size() || path[top.size()] == '/';
+}
+
+uint64_t Catalog::prune(const std::vector<PruneScope>& scopes,
                         const std::vector<std::pair<uint64_t, uint64_t>>& live) {
-  std::vector<uint64_t> pruned_fs = fs_ids;
-  std::sort(pruned_fs.begin(), pruned_fs.end());
   std::vector<std::pair<uint64_t, uint64_t>> alive = live;
   std::sort(alive.begin(), alive.end());
-  return rewrite_all([&](uint64_t fs_id, uint64_t ino) {
-    return !std::binary_search(pruned_fs.begin(), pruned_fs.end(), fs_id) ||
-           std::binary_search(alive.begin(), alive.end(), std::pair(fs_id, ino));
+  auto seen = [&](const RecordView& r) {
+    return std::binary_search(alive.begin(), alive.end(), std::pair(r.id.fs_id, r.id.ino));
+  };
+  auto covered = [&](const RecordView& r) {
+    for (const PruneScope& s : scopes)
+      if (s.fs_id == r.id.fs_id && s.covers(r.path)) return true;
+    return false;
+  };
+  // Rows stored without a path (a file's further kinds: blocks, chunks) go with the file's
+  // row that has one: first the files not seen whose stored path a walk covered.
+  std::vector<std::pair<uint64_t, uint64_t>> gone;
+  flush();
+  {
+    std::lock_guard lock(m_db_mutex);
+    try {
+      std::vector<int64_t> kind_ids;
+      Stmt st(m_db, "SELECT DISTINCT kind_id FROM segments");
+      while (sqlite3_step(st.get()) == SQLITE_ROW) kind_ids.push_back(sqlite3_column_int64(st.get(), 0));
+      for (const int64_t kind_id : kind_ids)
+        live_rows(kind_id, [&](const RecordView& r) {
+          if (!r.path.empty() && !seen(r) && covered(r)) gone.emplace_back(r.id.fs_id, r.id.ino);
+          return false; // nothing re-encoded: this pass only looks
+        });
+    } catch (const CorruptCatalog& e) {
+      rebuild_locked(e.what());
+      return 0;
+    }
+  }
+  std::sort(gone.begin(), gone.end());
+  return rewrite_all([&](const RecordView& r) {
+    if (seen(r)) return true;
+    // Not seen: gone only if one of the walks covered where the row's file was.
+    if (!r.path.empty()) return !covered(r);
+    return !std::binary_search(gone.begin(), gone.end(), std::pair(r.id.fs_id, r.id.ino));
   });
 }
 
 void Catalog::vacuum() {
-  rewrite_all([](uint64_t, uint64_t) { return true; }); // drops superseded rows
+  rewrite_all([](const RecordView&) { return true; }); // drops superseded rows
+  std::lock_guard lock(m_db_mutex);
   exec("VACUUM");
   exec("PRAGMA wal_checkpoint(TRUNCATE)");
 }
@@ -644,7 +884,75 @@ uint64_t filesystem_id(int fd) {
 }
 
 FilesystemIds::FilesystemIds(const fs::RootSet& roots) {
-  for (const auto& r : roots.roots()) m_by_dev.emplace_back(r.st.dev, filesystem_id(r.fd.get()));
+  for (const auto& r : roots.roots()) {
+    m_by_dev.emplace_back(r.st.dev, filesystem_id(r.fd.get()));
+    m_root_devs.push_back(r.st.dev);
+    m_tops.push_back(path_in_filesystem(r.fd.get(), r.st.dev));
+  }
+}
+
+std::string FilesystemIds::stored_path(size_t root, uint64_t dev, std::string_view rel_path) const {
+  const std::string& top = m_tops.at(root);
+  if (top.empty() || dev != m_root_devs.at(root)) return std::string(rel_path);
+  std::string out;
+  out.reserve(top.size() + 1 + rel_path.size());
+  out = top;
+  if (out.back() != '/') out += '/';
+  out.append(rel_path);
+  return out;
+}
+
+namespace {
+
+// Undoes mountinfo's octal escapes (\040 for a space, and so on).
+std::string unescape_mountinfo(std::string_view in) {
+  std::string out;
+  for (size_t i = 0; i < in.size(); ++i) {
+    if (in[i] == '\\' && i + 3 < in.size() && in[i + 1] >= '0' && in[i + 1] <= '3') {
+      out += static_cast<char>((in[i + 1] - '0') * 64 + (in[i + 2] - '0') * 8 + (in[i + 3] - '0'));
+      i += 3;
+    } else {
+      out += in[i];
+    }
+  }
+  return out;
+}
+
+// True when `path` is `dir` or lies below it.
+bool is_under(std::string_view path, std::string_view dir) {
+  if (dir == "/") return !path.empty() && path[0] == '/';
+  return path.substr(0, dir.size()) == dir && (path.size() == dir.size() || path[dir.size()] == '/');
+}
+
+} // namespace
+
+std::string path_in_filesystem(int fd, uint64_t dev) {
+  char link[PATH_MAX + 1];
+  const std::string proc = "/proc/self/fd/" + std::to_string(fd);
+  const ssize_t n = ::readlink(proc.c_str(), link, PATH_MAX);
+  if (n <= 0) return {};
+  const std::string path(link, static_cast<size_t>(n));
+  if (path[0] != '/' || path.ends_with(" (deleted)")) return {};
+  std::ifstream in("/proc/self/mountinfo");
+  const std::string want = std::to_string(major(dev)) + ":" + std::to_string(minor(dev));
+  std::string line, best_root, best_point;
+  bool found = false;
+  while (std::getline(in, line)) {
+    // id parent major:minor root mount-point ...
+    std::istringstream fields(line);
+    std::string id, parent, majmin, root, point;
+    if (!(fields >> id >> parent >> majmin >> root >> point) || majmin != want) continue;
+    root = unescape_mountinfo(root);
+    point = unescape_mountinfo(point);
+    if (!is_under(path, point) || (found && point.size() <= best_point.size())) continue;
+    best_root = root;
+    best_point = point;
+    found = true;
+  }
+  if (!found || best_root.empty() || best_root[0] != '/') return {};
+  std::string out = best_root == "/" ? "" : best_root;
+  out += best_point == "/" ? path : path.substr(best_point.size());
+  return out.empty() ? "/" : out;
 }
 
 uint64_t FilesystemIds::of(uint64_t dev) const {

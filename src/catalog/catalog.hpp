@@ -15,12 +15,16 @@
 // allocation) for one writer thread that commits them as a few large blobs per transaction
 // (WAL mode, 16384 rows or 500 ms per transaction), so a first run is not slowed down and a
 // kill at any instant loses at most the open transaction. A catalog that is corrupt or of an
-// unknown schema version is moved aside and rebuilt with a warning, never fatal. Concurrent
+// unknown schema version is moved aside and rebuilt with a warning, never fatal: at open, or
+// later when SQLite reports damage or a segment's checksum fails while rows are read or
+// written (that load then returns no rows, so the run reads the files). Concurrent
 // runs: readers never wait (WAL); a writer waits up to 30 s for another run's transaction
 // (WSDEDUP_CATALOG_TIMEOUT_MS), then this run stops writing and says so.
 //
-// Storage (schema 3, log-structured): (kind, params) interned as a small integer; rows
-// appended in segments (one blob of many rows, with their paths); a later row of the same
+// Storage (schema 5, log-structured): (kind, params) interned as a small integer; rows
+// appended in segments (one blob of many rows, each stored as its differences from the
+// previous one -- ino, times, path prefix -- and the blob's XXH3-64: SQLite checks no blob
+// bytes); a later row of the same
 // (kind, params, fs_id, ino) supersedes an earlier one. prune() and vacuum() rewrite a
 // kind's segments without the superseded and deleted rows.
 
@@ -88,9 +92,19 @@ struct WriterStats {
   uint64_t dropped_rows = 0; // rows not written after a write error
 };
 
+/// Where a `catalog prune` walk looked on one filesystem: rows of files it did not see are
+/// dropped only when their stored path lies under `top`.
+struct PruneScope {
+  uint64_t fs_id = 0;
+  std::string top; // the walked root's path from its filesystem's top ("/" = all of it), "" unknown
+  /// True when a row stored with `path` lies under the walked root.
+  bool covers(std::string_view path) const;
+};
+
 namespace detail {
 class WriterStatements;
-}
+class SegmentEncoder;
+} // namespace detail
 
 class Catalog {
 public:
@@ -141,16 +155,27 @@ public:
   std::string write_error();
 
   CatalogStats stats();
-  /// Deletes rows of the filesystems in `fs_ids` whose (fs_id, ino) is not in `live`
-  /// (rows of other filesystems are kept); returns how many went.
-  uint64_t prune(const std::vector<uint64_t>& fs_ids,
+  /// Deletes the rows whose (fs_id, ino) is not in `live` and that one of `scopes` covers
+  /// (the walks that made `live` looked where their files were); every other row is kept.
+  /// A row stored without a path goes when a row of the same file with a path goes.
+  /// Returns how many went.
+  uint64_t prune(const std::vector<PruneScope>& scopes,
                  const std::vector<std::pair<uint64_t, uint64_t>>& live);
   void vacuum();
 
   const std::string& path() const { return m_path; }
+  /// How often this run found the file damaged (while reading rows or writing) and rebuilt it.
+  uint64_t rebuilds() {
+    std::lock_guard lock(m_db_mutex);
+    return m_rebuilds;
+  }
 
 private:
   Catalog(std::string path, sqlite3* db);
+  Snapshot load_locked(const std::string& kind, const std::string& params);
+  CatalogStats stats_locked();
+  // Moves the damaged file aside and starts a new one (m_db_mutex held); warns on stderr.
+  void rebuild_locked(const std::string& why);
   void writer_loop();
   void exec(const char* sql);
   // One kind's queued rows, encoded as a segment blob.
@@ -159,23 +184,28 @@ private:
     std::string params;
     std::string bytes;
     uint64_t rows = 0;
+    std::unique_ptr<detail::SegmentEncoder> encoder; // records are deltas within a segment
   };
   void write_batch(detail::WriterStatements& statements, std::vector<Buffer>& batch);
   // Calls `each(segment bytes)` for every stored segment of kind id `kind_id`, oldest first.
   template <class Each> void for_each_segment(int64_t kind_id, Each&& each);
   struct LiveRows {
-    std::string bytes;  // encoded records of the rows `keep` accepted
-    uint64_t kept = 0;  // rows in `bytes`
+    std::vector<std::pair<std::string, uint64_t>> segments; // the rows `keep` accepted, re-encoded
+    uint64_t kept = 0;  // rows in `segments`
     uint64_t live = 0;  // live rows before `keep` (the last of each file)
   };
-  // The live rows of kind id `kind_id`; `keep(fs_id, ino)` filters.
+  // The live rows of kind id `kind_id`; `keep(record)` filters.
   template <class Keep> LiveRows live_rows(int64_t kind_id, Keep&& keep);
   // Rewrites every kind's segments without superseded rows and rows `keep` refuses;
   // returns the rows dropped because of `keep`.
   template <class Keep> uint64_t rewrite_all(Keep&& keep);
+  template <class Keep> uint64_t rewrite_all_locked(Keep& keep);
 
   std::string m_path;
+  std::mutex m_db_mutex; // m_db's users: the writer's transactions, loads, maintenance, rebuilds
   sqlite3* m_db;
+  std::unique_ptr<detail::WriterStatements> m_statements; // the writer's, on m_db
+  uint64_t m_rebuilds = 0;
   std::mutex m_mutex;
   std::condition_variable m_cv;
   std::condition_variable m_flushed;
@@ -204,10 +234,23 @@ public:
   explicit FilesystemIds(const fs::RootSet& roots);
   /// The id for a file on device `dev`.
   uint64_t of(uint64_t dev) const;
+  /// Root `root`'s path from the top of its filesystem ("/" for the top, "" when unknown).
+  const std::string& root_top(size_t root) const { return m_tops.at(root); }
+  /// The path a row stores for `rel_path` below root `root` on device `dev`: from the top
+  /// of the filesystem when known (so `catalog prune` of any directory can tell whether the
+  /// row lies under it), else `rel_path` as given.
+  std::string stored_path(size_t root, uint64_t dev, std::string_view rel_path) const;
 
 private:
   std::vector<std::pair<uint64_t, uint64_t>> m_by_dev; // (dev, id)
+  std::vector<uint64_t> m_root_devs;
+  std::vector<std::string> m_tops; // per root
 };
+
+/// The path of directory `fd` (on device `dev`) from the top of its filesystem, through
+/// /proc/self/fd and /proc/self/mountinfo (bind mounts included): "/" for the top itself,
+/// "" when it cannot be told.
+std::string path_in_filesystem(int fd, uint64_t dev);
 
 /// $WSDEDUP_CATALOG if set; else $XDG_CACHE_HOME/wsdedup/catalog.db, or
 /// /var/cache/wsdedup/catalog.db for root.

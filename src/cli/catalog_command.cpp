@@ -67,24 +67,30 @@ int run_prune(const CatalogArgs& args) {
   options.walk = make_walk_options(args.prune_roots);
   options.collect_min_size = 0;
   const scan::ScanResult scanned = scan::scan_tree(roots, options, nullptr);
+  // Rows are keyed by (filesystem, inode); their stored path (from the filesystem's top)
+  // says where the file was. A row whose file this walk did not see is dropped only when
+  // that path lies under a walked root: rows of files elsewhere are kept, unchecked.
   std::vector<uint64_t> fs_ids;
+  std::vector<catalog::PruneScope> scopes;
   for (const auto& r : roots.roots()) {
     fs_ids.push_back(catalog::filesystem_id(r.fd.get()));
-    // Rows are keyed by (filesystem, inode), not by path: below a subdirectory we cannot tell
-    // a file elsewhere on the filesystem from a deleted one. Losing those rows costs a re-read.
-    struct statx sx {};
-    if (::statx(r.fd.get(), "", AT_EMPTY_PATH, 0, &sx) == 0 && (sx.stx_attributes_mask & STATX_ATTR_MOUNT_ROOT) &&
-        !(sx.stx_attributes & STATX_ATTR_MOUNT_ROOT))
+    scopes.push_back({fs_ids.back(), catalog::path_in_filesystem(r.fd.get(), r.st.dev)});
+    if (scopes.back().top.empty())
       std::fprintf(stderr,
-                   "wsdedup: warning: %s is not the top of its filesystem: rows of files elsewhere on "
-                   "that filesystem are dropped too (their next run re-reads them); prune the "
-                   "filesystem's top to keep them\n",
+                   "wsdedup: warning: cannot tell where %s lies in its filesystem: its rows are "
+                   "kept\n",
                    util::escape_for_terminal(r.display).c_str());
+  }
+  if (!args.prune_roots.excludes.empty() || !scanned.usage.errors.empty()) {
+    // Files the walk skipped were not checked: keep every row (say why).
+    std::fprintf(stderr, "wsdedup: warning: %s: no row is dropped\n",
+                 args.prune_roots.excludes.empty() ? "the walk met errors" : "--exclude hides files");
+    scopes.clear();
   }
   std::vector<std::pair<uint64_t, uint64_t>> live;
   for (const auto& f : scanned.files.files)
     if (f.st.dev == roots[f.root].st.dev) live.emplace_back(fs_ids[f.root], f.st.ino);
-  const uint64_t removed = c->prune(fs_ids, live);
+  const uint64_t removed = c->prune(scopes, live);
   if (args.json) {
     nlohmann::ordered_json doc;
     doc["schema"] = "wsdedup.catalog/1";

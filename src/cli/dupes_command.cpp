@@ -46,6 +46,7 @@ int run_dupes(const DupesArgs& args) {
   const scan::ScanResult scanned = scan::scan_tree(roots, options, &walk_progress);
   ::malloc_trim(0); // the walk's transient memory back to the kernel before hashing
   const double walk_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  const uint64_t walk_peak_rss = args.common.stats ? peak_rss_bytes() : 0;
   dupes::FinderOptions fo;
   fo.min_size = min_size;
   fo.threads = args.common.threads;
@@ -96,11 +97,12 @@ int run_dupes(const DupesArgs& args) {
       const auto& s = found.stats;
       text += fmt::format(
           "walk {:.2f} s ({} files listed); partial hash {:.2f} s ({} files); full hash {:.2f} s "
-          "({} files); {} read; extent checks {:.2f} s ({}); total {:.2f} s; peak memory {}\n",
+          "({} files); {} read; extent checks {:.2f} s ({}); total {:.2f} s; peak memory {} "
+          "({} after the walk)\n",
           walk_seconds, util::format_count(scanned.files.files.size()), s.seconds_partial,
           util::format_count(s.partial_hashed), s.seconds_full, util::format_count(s.full_hashed),
           util::format_bytes(s.bytes_read), s.seconds_extents, util::format_count(s.extent_checks),
-          seconds, util::format_bytes(peak_rss_bytes()));
+          seconds, util::format_bytes(peak_rss_bytes()), util::format_bytes(walk_peak_rss));
     }
     std::fputs(text.c_str(), stdout);
   }

@@ -67,7 +67,7 @@ public:
     row.computed_ns = m_started_ns; // the read began here: later changes are not in it
     row.value = encode(m_table.digests[job.id]);
     m_catalog->put(hash_kind(job.scope), "", std::move(row),
-                   m_options ? job_path(job, *m_options) : job.rel_path);
+                   m_ids->stored_path(job.root, job.dev, m_options ? job_path(job, *m_options) : job.rel_path));
   }
 
 private:

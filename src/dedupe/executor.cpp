@@ -2,12 +2,14 @@
 
 #include "dedupe/replace_path.hpp"
 #include "dedupe/temp_names.hpp"
+#include "dupes/listed_opener.hpp"
 #include "fs/dedupe_ioctl.hpp"
 #include "fs/extents.hpp"
 #include "fs/safe_open.hpp"
 #include "report/json_path.hpp"
 #include "util/pause_point.hpp"
 
+#include <algorithm>
 #include <cerrno>
 #include <fmt/format.h>
 #include <map>
@@ -57,12 +59,25 @@ class Executor {
 public:
   Executor(const fs::RootSet& roots, const scan::FileList& list, const ExecutorOptions& options)
       : m_roots(roots), m_list(list), m_options(options),
-        m_rows(options.dry_run == DryRun::yes ? nullptr : options.catalog, roots, options.run_start_ns) {}
+        m_rows(options.dry_run == DryRun::yes ? nullptr : options.catalog, roots, options.run_start_ns),
+        m_opener(roots, list, options.cross_fs, 256) {}
 
   ExecutionReport run(const dupes::DuplicateSet& dupes) {
+    m_dupes = &dupes;
     const bool dry = m_options.dry_run == DryRun::yes;
-    const std::vector<uint64_t> before = dry ? std::vector<uint64_t>() : free_bytes(m_roots);
-    for (const dupes::DuplicateGroup& g : dupes.groups) run_group(g);
+    const std::vector<uint64_t> before = dry ? std::vector<uint64_t>()
+                                         : m_options.free_before.size() == m_roots.size() ? m_options.free_before
+                                                                                          : free_bytes(m_roots);
+    // Groups in path order of their first member: consecutive groups then open files in the
+    // same directories (one package across workspaces), whose descriptors the opener caches.
+    std::vector<uint32_t> by_path(dupes.groups.size());
+    for (uint32_t gi = 0; gi < by_path.size(); ++gi) by_path[gi] = gi;
+    std::sort(by_path.begin(), by_path.end(), [&](uint32_t a, uint32_t b) {
+      return dupes.groups[a].files[0] < dupes.groups[b].files[0];
+    });
+    for (const uint32_t gi : by_path) run_group(dupes.groups[gi]);
+    m_opener.clear();
+    if (m_options.audit) m_options.audit->flush(); // the last confirmations
     m_rows.finish();
     m_report.catalog_rows.files += m_rows.stats().files;
     m_report.catalog_rows.rows += m_rows.stats().rows;
@@ -187,11 +202,11 @@ private:
     for (size_t x = 0; x < members.size(); ++x) {
       if (x == k) continue;
       const uint32_t m = members[x];
-      if (!hardlink && g.shares_with[m] == g.shares_with[km]) {
+      if (!hardlink && g.shared_with(m) == g.shared_with(km)) {
         m_report.already_shared++;
         continue;
       }
-      if (!hardlink && (g.inline_extent[m] || g.inline_extent[km])) {
+      if (!hardlink && (g.is_inline(m) || g.is_inline(km))) {
         m_report.inline_files++;
         continue;
       }
@@ -202,10 +217,17 @@ private:
       targets.push_back(m);
       // Storage freed: each distinct storage once (members already sharing with another
       // target free nothing more).
-      if (g.shares_with[m] == m) {
-        const uint64_t alloc = file(g.files[m]).st.allocated_bytes();
-        if (plan.preview_only) m_report.hardlink_preview_bytes += alloc;
-        else m_report.bytes_planned += alloc;
+      if (g.shared_with(m) == m) {
+        uint64_t alloc = file(g.files[m]).st.allocated_bytes();
+        // Invariant 9: what a snapshot (or a reflink elsewhere) also references stays allocated.
+        const uint64_t held = std::min(alloc, m_dupes->held_bytes(g.files[m]));
+        alloc -= held;
+        if (plan.preview_only) {
+          m_report.hardlink_preview_bytes += alloc;
+        } else {
+          m_report.bytes_planned += alloc;
+          m_report.bytes_held += held;
+        }
       }
     }
     if (targets.empty() || plan.preview_only || m_options.dry_run == DryRun::yes) return;
@@ -213,22 +235,24 @@ private:
       for (uint32_t m : targets) skip(g.files[m], plan.unsupported);
       return;
     }
-    auto kfd = dupes::open_listed_file(m_roots, m_list, keeper, m_options.cross_fs);
+    auto kfd = m_opener.open(keeper);
     if (!kfd) {
       const std::string why = kfd.error() == ESTALE ? "keeper changed since it was hashed"
                                                     : reason_for_errno("open keeper", kfd.error());
       for (uint32_t m : targets) skip(g.files[m], why);
       return;
     }
-    std::vector<fs::Extent> keeper_extents;
     if (plan.mode == Mode::reflink) {
-      if (auto e = fs::read_extents(kfd->get(), fs::SyncFirst::yes)) keeper_extents = std::move(*e);
-    }
-    if (plan.mode == Mode::reflink) {
+      // The finder compared every member's extents moments ago (already shared, inline):
+      // FIEMAP again only when it did not (sharing not checked, or no FIEMAP there).
+      const bool extents_known = !g.shares_with.empty();
+      std::vector<fs::Extent> keeper_extents;
+      if (!extents_known)
+        if (auto e = fs::read_extents(kfd->get(), fs::SyncFirst::yes)) keeper_extents = std::move(*e);
       std::vector<uint32_t> files;
       for (uint32_t m : targets) files.push_back(g.files[m]);
       for (size_t b = 0; b < files.size(); b += fs::k_max_dedupe_targets)
-        reflink_batch(kfd->get(), keeper_extents,
+        reflink_batch(kfd->get(), extents_known ? nullptr : &keeper_extents,
                       std::span(files).subspan(b, std::min(fs::k_max_dedupe_targets, files.size() - b)),
                       g.size);
       return;
@@ -252,26 +276,30 @@ private:
   }
 
   // Reflink mode for up to k_max_dedupe_targets targets of one keeper: each is opened and
-  // checked (identity, extents), then one FIDEDUPERANGE per chunk covers all of them.
-  void reflink_batch(int keeper_fd, const std::vector<fs::Extent>& keeper_extents,
+  // checked (identity; extents unless `keeper_extents` is null: the finder checked them),
+  // then one FIDEDUPERANGE per chunk covers all of them. The intents are written in one go
+  // before the call, the confirmations with the next batch's intents (or at the end).
+  void reflink_batch(int keeper_fd, const std::vector<fs::Extent>* keeper_extents,
                      std::span<const uint32_t> files, uint64_t size) {
     std::vector<util::Fd> fds;
     std::vector<uint32_t> which;
     std::vector<fs::DedupeTarget> dts;
     std::vector<std::string> paths;
     for (const uint32_t t : files) {
-      auto tfd = dupes::open_listed_file(m_roots, m_list, t, m_options.cross_fs);
+      auto tfd = m_opener.open(t);
       if (!tfd) {
         skip(t, tfd.error() == ESTALE ? "changed since it was hashed" : reason_for_errno("open", tfd.error()));
         continue;
       }
       util::pause_point("dedupe.before_share", rel_path(t));
-      if (auto te = fs::read_extents(tfd->get(), fs::SyncFirst::yes)) {
-        if (fs::same_physical_extents(keeper_extents, *te)) {
+      if (keeper_extents == nullptr) {
+        // extents compared by the finder
+      } else if (auto te = fs::read_extents(tfd->get(), fs::SyncFirst::yes)) {
+        if (fs::same_physical_extents(*keeper_extents, *te)) {
           m_report.already_shared++;
           continue;
         }
-        if (fs::has_inline_extent(*te) || fs::has_inline_extent(keeper_extents)) {
+        if (fs::has_inline_extent(*te) || fs::has_inline_extent(*keeper_extents)) {
           skip(t, "inline extent (stored in metadata, cannot be shared)");
           continue;
         }
@@ -279,12 +307,13 @@ private:
       paths.push_back(display(t));
       m_options.audit->append({{"action", "dedupe_range"}, {"phase", "intent"},
                                {"path", report::path_to_json(paths.back())}, {"bytes", size}},
-                              util::Durability::buffered);
+                              util::Durability::batched);
       dts.push_back({tfd->get(), {}});
       fds.push_back(std::move(*tfd));
       which.push_back(t);
     }
     if (dts.empty()) return;
+    m_options.audit->flush(); // every intent (and earlier confirmation) on file before the call
     util::pause_point("dedupe.before_dedupe_call", rel_path(which[0]));
     fs::dedupe_ranges(keeper_fd, dts, size);
     for (size_t k = 0; k < dts.size(); ++k) {
@@ -298,12 +327,13 @@ private:
         if (const std::string moved = changed_during_call(fds[k].get(), t, r.bytes_deduped); !moved.empty()) {
           done["changed"] = moved;
           skip(t, moved);
+          if (m_rows.enabled()) m_report.catalog_rows.dropped++;
           break;
         }
+        // Unchanged identity (the one fstat above): the rows of the hashing pass stay valid.
         m_report.files_shared++;
         m_report.bytes_shared += size;
         m_changed.push_back(t);
-        note_reflink_identity(fds[k].get(), t);
         break;
       case fs::DedupeStatus::differs:
         done["phase"] = "differs";
@@ -315,7 +345,7 @@ private:
         skip(t, reason_for_errno("FIDEDUPERANGE", r.err, fds[k].get()));
         break;
       }
-      m_options.audit->append(std::move(done), util::Durability::buffered);
+      m_options.audit->append(std::move(done), util::Durability::batched);
     }
   }
 
@@ -375,17 +405,6 @@ private:
     return {};
   }
 
-  // FIDEDUPERANGE keeps inode and times (btrfs, XFS): the rows of the hashing pass stay
-  // valid. Were a kernel to move the ctime, the file is counted as left without a row.
-  void note_reflink_identity(int fd, uint32_t t) {
-    if (!m_rows.enabled()) return;
-    fs::FileStat now;
-    const fs::FileStat& was = file(t).st;
-    if (fs::stat_fd(fd, now) != 0 || now.ino != was.ino || now.mtime_ns != was.mtime_ns || now.ctime_ns != was.ctime_ns ||
-        now.size != was.size)
-      m_report.catalog_rows.dropped++;
-  }
-
   // The absolute path of a root (for the journal, which --undo reads from anywhere).
   std::string root_path(uint32_t root) const {
     char buf[4096];
@@ -402,6 +421,8 @@ private:
   ExecutionReport m_report;
   ChangedRows m_rows;
   std::vector<uint32_t> m_changed; // files shared in reflink mode (contents unchanged)
+  dupes::ListedOpener m_opener;    // keepers and targets, from cached directory descriptors
+  const dupes::DuplicateSet* m_dupes = nullptr; // the set being run
 };
 
 } // namespace

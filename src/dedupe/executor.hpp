@@ -35,6 +35,9 @@ struct ExecutorOptions {
   std::string journal_path;          // hardlink journal (opened on the first link)
   catalog::Catalog* catalog = nullptr; // rows of the files changed are written here (may be null)
   int64_t run_start_ns = 0;          // wall clock before the scan (dedupe/catalog_rows.hpp)
+  /// Free bytes per root measured (free_bytes) after the last change before the run, e.g.
+  /// while duplicates were searched; empty: measured when the executor starts.
+  std::vector<uint64_t> free_before;
 };
 
 /// A file left alone, and why.
@@ -60,6 +63,7 @@ struct ExecutionReport {
   uint64_t files_shared = 0;
   uint64_t bytes_shared = 0;       // apparent bytes now shared
   uint64_t bytes_planned = 0;      // allocated bytes the plan frees
+  uint64_t bytes_held = 0;         // allocated bytes of targets a snapshot (or reflink) keeps (invariant 9)
   int64_t bytes_reclaimed = 0;     // statfs free space after - before (0 in a dry run)
   uint64_t already_shared = 0;     // files already sharing with their keeper
   uint64_t inline_files = 0;       // reflink/clone: stored inline in metadata, cannot share

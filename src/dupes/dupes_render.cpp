@@ -6,6 +6,8 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+
 namespace wsd::dupes {
 
 namespace {
@@ -38,6 +40,7 @@ DupesTotals dupes_totals(const DuplicateSet& dupes) {
     t.reclaimable_bytes += g.reclaimable_bytes;
     t.already_shared_files += g.already_shared;
     t.inline_files += g.inline_files;
+    t.held_by_snapshots_bytes += g.held_bytes_total;
   }
   return t;
 }
@@ -94,6 +97,10 @@ std::string render_dupes_text(const DupesReport& r, const DupesTextOptions& opti
   if (t.inline_files > 0)
     out += fmt::format("{} small files are stored inline in metadata: not counted as reclaimable\n",
                        util::format_count(t.inline_files));
+  if (t.held_by_snapshots_bytes > 0)
+    out += fmt::format("{} of the duplicates' storage is also referenced by a snapshot (or a reflink "
+                       "outside these files): not counted as reclaimable until that is deleted\n",
+                       bytes(t.held_by_snapshots_bytes));
   for (const std::string& n : r.dupes->notes) out += "note: " + util::escape_for_terminal(n) + "\n";
   return out;
 }
@@ -107,10 +114,51 @@ nlohmann::ordered_json group_to_json(const DupesReport& r, const DuplicateGroup&
   j["reclaimable_bytes"] = g.reclaimable_bytes;
   j["already_shared"] = g.already_shared;
   j["inline_files"] = g.inline_files;
+  j["held_by_snapshots_bytes"] = g.held_bytes_total;
   j["hash"] = hex(g.digest);
   auto& paths = j["paths"] = nlohmann::ordered_json::array();
   for (uint32_t f : g.files) paths.push_back(report::path_to_json(file_path(r, f)));
   return j;
+}
+
+// Appends `text` re-indented by `indent` after each newline.
+void append_indented(std::string& out, std::string_view text, std::string_view indent) {
+  for (char c : text) {
+    out += c;
+    if (c == '\n') out += indent;
+  }
+}
+
+// Appends group_to_json(r, g) as dump(2) prints it at depth 2 of the document, without
+// building the JSON tree (0.8 s of 3.9 s on a 400 k-path corpus): numbers and plain strings
+// written directly, anything needing escapes or a non-UTF-8 path through nlohmann.
+void append_group_json(const DupesReport& r, const DuplicateGroup& g, std::string& out) {
+  out += fmt::format(
+      "{{\n      \"size\": {},\n      \"duplicate_bytes\": {},\n      \"reclaimable_bytes\": {},"
+      "\n      \"already_shared\": {},\n      \"inline_files\": {},\n      \"held_by_snapshots_bytes\": {},"
+      "\n      \"hash\": \"{}\",\n      \"paths\": [",
+      g.size, g.duplicate_bytes, g.reclaimable_bytes, g.already_shared, g.inline_files, g.held_bytes_total,
+      hex(g.digest));
+  bool first = true;
+  for (uint32_t f : g.files) {
+    out += first ? "\n        " : ",\n        ";
+    first = false;
+    const std::string path = file_path(r, f);
+    const bool plain = std::none_of(path.begin(), path.end(), [](char c) {
+      return c == '"' || c == '\\' || static_cast<unsigned char>(c) < 0x20;
+    });
+    if (plain && util::is_valid_utf8(path)) {
+      out += '"';
+      out += path;
+      out += '"';
+    } else {
+      append_indented(out,
+                      report::path_to_json(path).dump(
+                          2, ' ', false, nlohmann::ordered_json::error_handler_t::replace),
+                      "        ");
+    }
+  }
+  out += "\n      ]\n    }";
 }
 
 // Stands for the groups array in the dumped document (the quotes of a JSON string value
@@ -134,16 +182,13 @@ void write_dupes_json(const DupesReport& r, nlohmann::ordered_json doc, std::FIL
   } else {
     std::fputs("[\n", out);
     bool first = true;
+    std::string buffer;
     for (const DuplicateGroup& g : r.dupes->groups) {
       // Elements of a top-level member's array sit at depth 2 (4 spaces), as in dump(2).
-      const std::string one = group_to_json(r, g).dump(2, ' ', false, nlohmann::ordered_json::error_handler_t::replace);
-      std::string indented = first ? "    " : ",\n    ";
+      buffer.assign(first ? "    " : ",\n    ");
       first = false;
-      for (char c : one) {
-        indented += c;
-        if (c == '\n') indented += "    ";
-      }
-      std::fwrite(indented.data(), 1, indented.size(), out);
+      append_group_json(r, g, buffer);
+      std::fwrite(buffer.data(), 1, buffer.size(), out);
     }
     std::fputs("\n  ]", out);
   }
@@ -178,7 +223,8 @@ nlohmann::ordered_json dupes_to_json(const DupesReport& r, IncludeGroups groups_
                   {"duplicate_bytes", t.duplicate_bytes},
                   {"reclaimable_bytes", t.reclaimable_bytes},
                   {"already_shared_files", t.already_shared_files},
-                  {"inline_files", t.inline_files}};
+                  {"inline_files", t.inline_files},
+                  {"held_by_snapshots_bytes", t.held_by_snapshots_bytes}};
   doc["notes"] = r.dupes->notes;
   auto& errors = doc["errors"] = nlohmann::ordered_json::array();
   for (const FileProblem& p : r.dupes->problems)

@@ -30,6 +30,7 @@ struct DupesTotals {
   uint64_t reclaimable_bytes = 0;
   uint64_t already_shared_files = 0;
   uint64_t inline_files = 0;
+  uint64_t held_by_snapshots_bytes = 0; // storage a snapshot (or outside reflink) keeps allocated
 };
 
 DupesTotals dupes_totals(const DuplicateSet& dupes);

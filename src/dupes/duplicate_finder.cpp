@@ -1,6 +1,7 @@
 #include "dupes/duplicate_finder.hpp"
 
 #include "content/cached_hashes.hpp"
+#include "dupes/listed_opener.hpp"
 #include "fs/safe_open.hpp"
 
 #include <algorithm>
@@ -8,6 +9,7 @@
 #include <chrono>
 #include <map>
 #include <memory>
+#include <thread>
 
 namespace wsd::dupes {
 
@@ -61,15 +63,38 @@ HashPass hash_files(const fs::RootSet& roots, const scan::FileList& list,
   return pass;
 }
 
+// Invariant 9: an extent flagged FIEMAP_EXTENT_SHARED whose physical start no other member
+// maps is referenced from outside the group (a btrfs snapshot holding the files, or a reflink
+// copy elsewhere): sharing that member leaves the extent allocated. Records such bytes per
+// member that would otherwise be freed (cluster heads after the first, not inline).
+void note_held_elsewhere(const DuplicateGroup& group, const std::vector<std::vector<fs::Extent>>& extents,
+                         std::vector<std::pair<uint32_t, uint64_t>>& held_out) {
+  std::vector<uint64_t> starts; // physical starts of every member's extents
+  for (const auto& list : extents)
+    for (const fs::Extent& e : list)
+      if (e.physical != 0) starts.push_back(e.physical);
+  std::sort(starts.begin(), starts.end());
+  for (uint32_t m = 1; m < extents.size(); ++m) {
+    if (group.shares_with[m] != m || group.inline_extent[m]) continue;
+    uint64_t held = 0;
+    for (const fs::Extent& e : extents[m]) {
+      if (!fs::is_shared(e) || e.physical == 0) continue;
+      const auto range = std::equal_range(starts.begin(), starts.end(), e.physical);
+      if (range.second - range.first == 1) held += e.length; // only this member maps it here
+    }
+    if (held > 0) held_out.emplace_back(group.files[m], held);
+  }
+}
+
 // Marks members that already share physical extents with an earlier member.
-void check_sharing(const fs::RootSet& roots, const scan::FileList& list,
-                   const FinderOptions& options, DuplicateGroup& group,
-                   std::vector<FileProblem>& problems, std::vector<std::string>& notes,
+void check_sharing(const fs::RootSet& roots, const scan::FileList& list, ListedOpener& opener,
+                   DuplicateGroup& group, std::vector<FileProblem>& problems,
+                   std::vector<std::string>& notes, std::vector<std::pair<uint32_t, uint64_t>>& held,
                    uint64_t& checks) {
   std::vector<std::vector<fs::Extent>> extents(group.files.size());
   for (size_t m = 0; m < group.files.size(); ++m) {
     const scan::FileEntry& f = list.files[group.files[m]];
-    auto fd = open_listed_file(roots, list, group.files[m], options.cross_fs);
+    auto fd = opener.open(group.files[m]);
     if (!fd) {
       problems.push_back({group.files[m], "open", fd.error()});
       continue;
@@ -100,6 +125,7 @@ void check_sharing(const fs::RootSet& roots, const scan::FileList& list,
       }
     }
   }
+  note_held_elsewhere(group, extents, held);
 }
 
 } // namespace
@@ -122,7 +148,6 @@ DuplicateSet find_duplicates(const fs::RootSet& roots, const scan::FileList& lis
                              const FinderOptions& options, FinderProgress* progress) {
   DuplicateSet out;
   const auto& files = list.files;
-  out.group_of.assign(files.size(), k_no_group);
   const uint64_t min_size = std::max<uint64_t>(options.min_size, 1);
 
   // 1. Size groups, one member per inode (overlapping roots can list an inode twice).
@@ -168,21 +193,24 @@ DuplicateSet find_duplicates(const fs::RootSet& roots, const scan::FileList& lis
   out.stats.bytes_read += first.bytes;
   out.stats.seconds_partial = seconds_since(start);
 
-  // One digest per candidate (the partial one, replaced by the full one where read), and
-  // candidate positions sorted by (size, digest): 21 bytes per candidate, no copies.
+  // One digest and size per candidate (the partial digest, replaced by the full one where
+  // read), and candidate positions sorted by (size, digest): 29 bytes per candidate. The
+  // sorts compare these dense arrays only, never the (cache-cold) FileList entries.
   std::vector<content::Digest128> digest = std::move(first.digests);
   std::vector<bool> ok = std::move(first.ok);
   first = HashPass{};
+  std::vector<uint64_t> csize(candidates.size());
+  for (size_t k = 0; k < candidates.size(); ++k) csize[k] = files[candidates[k]].st.size;
+  // candidates ascend, so position order is list order
   auto sort_keys = [&](std::vector<uint32_t>& keys) {
     std::sort(keys.begin(), keys.end(), [&](uint32_t a, uint32_t b) {
-      const uint64_t sa = files[candidates[a]].st.size, sb = files[candidates[b]].st.size;
-      if (sa != sb) return sa > sb;
+      if (csize[a] != csize[b]) return csize[a] > csize[b];
       if (digest[a] != digest[b]) return digest[a] < digest[b];
-      return candidates[a] < candidates[b];
+      return a < b;
     });
   };
   auto same_key = [&](uint32_t a, uint32_t b) {
-    return files[candidates[a]].st.size == files[candidates[b]].st.size && digest[a] == digest[b];
+    return csize[a] == csize[b] && digest[a] == digest[b];
   };
   std::vector<uint32_t> keys;
   keys.reserve(candidates.size());
@@ -198,7 +226,7 @@ DuplicateSet find_duplicates(const fs::RootSet& roots, const scan::FileList& lis
     while (j < keys.size() && same_key(keys[j], keys[i])) ++j;
     if (j - i >= 2) {
       for (size_t k = i; k < j; ++k) {
-        if (files[candidates[keys[k]]].st.size <= small_limit) final_keys.push_back(keys[k]);
+        if (csize[keys[k]] <= small_limit) final_keys.push_back(keys[k]);
         else second.push_back(keys[k]);
       }
     }
@@ -240,13 +268,14 @@ DuplicateSet find_duplicates(const fs::RootSet& roots, const scan::FileList& lis
     while (j < final_keys.size() && same_key(final_keys[j], final_keys[i])) ++j;
     if (j - i >= 2) {
       DuplicateGroup g;
-      g.size = files[candidates[final_keys[i]]].st.size;
+      g.size = csize[final_keys[i]];
       g.digest = digest[final_keys[i]];
       const auto at = std::lower_bound(second.begin(), second.end(), final_keys[i]);
       if (at != second.end() && *at == final_keys[i]) {
         g.partial_digest = partial_of_second[static_cast<size_t>(at - second.begin())];
         g.has_partial = true;
       }
+      g.files.reserve(j - i);
       for (size_t k = i; k < j; ++k) g.files.push_back(candidates[final_keys[k]]);
       std::sort(g.files.begin(), g.files.end()); // FileList order = (root, path)
       out.groups.push_back(std::move(g));
@@ -255,25 +284,82 @@ DuplicateSet find_duplicates(const fs::RootSet& roots, const scan::FileList& lis
   }
   final_keys = {};
   digest = {};
+  csize = {};
   second = {};
   partial_of_second = {};
   start = Clock::now();
   std::vector<fs::FsKind> kinds;
   for (const auto& r : roots.roots()) kinds.push_back(fs::fs_kind(r.fd.get()));
+  // Groups in path order of their first member: members of consecutive groups then sit in
+  // the same directories (one package's files across workspaces), which the opener caches.
+  std::vector<uint32_t> by_path(out.groups.size());
+  for (uint32_t gi = 0; gi < by_path.size(); ++gi) by_path[gi] = gi;
+  std::sort(by_path.begin(), by_path.end(),
+            [&](uint32_t a, uint32_t b) { return out.groups[a].files[0] < out.groups[b].files[0]; });
+  // FIEMAP is kernel work (btrfs walks back references to flag shared extents): spread the
+  // groups over the reader threads, each with a contiguous slice of by_path (its own opener,
+  // problems and notes, merged in slice order below).
+  const bool checking = options.check_sharing == CheckSharing::yes;
+  unsigned threads = options.threads != 0 ? options.threads : std::max(1u, std::thread::hardware_concurrency());
+  uint64_t members = 0;
+  for (const DuplicateGroup& g : out.groups) members += g.files.size();
+  threads = static_cast<unsigned>(std::min<uint64_t>(threads, std::max<uint64_t>(1, members / 512)));
+  struct Slice {
+    size_t begin = 0, end = 0;
+    std::vector<FileProblem> problems;
+    std::vector<std::string> notes;
+    std::vector<std::pair<uint32_t, uint64_t>> held;
+    uint64_t checks = 0;
+  };
+  std::vector<Slice> slices(threads);
+  {
+    size_t at = 0;
+    uint64_t seen = 0;
+    for (unsigned t = 0; t < threads; ++t) {
+      slices[t].begin = at;
+      const uint64_t goal = members * (t + 1) / threads;
+      while (at < by_path.size() && (seen < goal || t + 1 == threads)) seen += out.groups[by_path[at++]].files.size();
+      slices[t].end = at;
+    }
+  }
+  auto check_slice = [&](Slice& slice) {
+    ListedOpener opener(roots, list, options.cross_fs, 256);
+    for (size_t k = slice.begin; k < slice.end; ++k) {
+      DuplicateGroup& g = out.groups[by_path[k]];
+      if (!checking || !fs::fs_can_share_extents(kinds[files[g.files[0]].root])) continue;
+      // Only here do the per-member arrays exist (elsewhere they would cost 4.1 bytes per
+      // member for nothing).
+      g.shares_with.resize(g.files.size());
+      g.inline_extent.assign(g.files.size(), false);
+      for (uint32_t m = 0; m < g.files.size(); ++m) g.shares_with[m] = m;
+      check_sharing(roots, list, opener, g, slice.problems, slice.notes, slice.held, slice.checks);
+    }
+  };
+  {
+    std::vector<std::thread> workers;
+    for (unsigned t = 1; t < threads; ++t) workers.emplace_back(check_slice, std::ref(slices[t]));
+    check_slice(slices[0]);
+    for (std::thread& w : workers) w.join();
+  }
+  for (Slice& slice : slices) {
+    out.problems.insert(out.problems.end(), slice.problems.begin(), slice.problems.end());
+    for (std::string& n : slice.notes)
+      if (std::find(out.notes.begin(), out.notes.end(), n) == out.notes.end()) out.notes.push_back(std::move(n));
+    out.stats.extent_checks += slice.checks;
+    out.held_elsewhere.insert(out.held_elsewhere.end(), slice.held.begin(), slice.held.end());
+  }
+  std::sort(out.held_elsewhere.begin(), out.held_elsewhere.end());
   for (DuplicateGroup& g : out.groups) {
-    g.shares_with.resize(g.files.size());
-    g.inline_extent.assign(g.files.size(), false);
-    for (uint32_t m = 0; m < g.files.size(); ++m) g.shares_with[m] = m;
-    const bool can_share = fs::fs_can_share_extents(kinds[files[g.files[0]].root]);
-    if (options.check_sharing == CheckSharing::yes && can_share)
-      check_sharing(roots, list, options, g, out.problems, out.notes, out.stats.extent_checks);
     for (uint32_t m = 0; m < g.files.size(); ++m) {
-      if (g.shares_with[m] != m) {
+      if (g.shared_with(m) != m) {
         g.already_shared++;
-      } else if (g.inline_extent[m]) {
+      } else if (g.is_inline(m)) {
         g.inline_files++; // btrfs: in metadata, no extent to share
       } else if (m > 0) {
-        g.reclaimable_bytes += files[g.files[m]].st.allocated_bytes();
+        const uint64_t alloc = files[g.files[m]].st.allocated_bytes();
+        const uint64_t held = std::min(alloc, out.held_bytes(g.files[m]));
+        g.reclaimable_bytes += alloc - held;
+        g.held_bytes_total += held;
       }
     }
     g.duplicate_bytes = g.size * (g.files.size() - 1);
@@ -284,6 +370,7 @@ DuplicateSet find_duplicates(const fs::RootSet& roots, const scan::FileList& lis
     if (a.duplicate_bytes != b.duplicate_bytes) return a.duplicate_bytes > b.duplicate_bytes;
     return a.files[0] < b.files[0];
   });
+  out.group_of.assign(files.size(), k_no_group); // now: in memory the sorting arrays freed
   for (uint32_t gi = 0; gi < out.groups.size(); ++gi)
     for (uint32_t f : out.groups[gi].files) out.group_of[f] = gi;
   std::sort(out.problems.begin(), out.problems.end(),

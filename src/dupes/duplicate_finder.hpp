@@ -14,9 +14,11 @@
 #include "util/error.hpp"
 #include "util/fd.hpp"
 
+#include <algorithm>
 #include <atomic>
 #include <cstdint>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace wsd::dupes {
@@ -43,14 +45,23 @@ struct DuplicateGroup {
   bool has_partial = false;
   std::vector<uint32_t> files;   // indexes into FileList::files, in path order
   /// Per member: the index (into `files`) of the first member it already shares its
-  /// physical extents with, or its own index.
+  /// physical extents with, or its own index. Empty when extents were not looked at (then
+  /// every member is its own storage): read it through shared_with().
   std::vector<uint32_t> shares_with;
   /// Per member: stored inline in metadata (btrfs small files), so it cannot share extents.
+  /// Empty when extents were not looked at: read it through is_inline().
   std::vector<bool> inline_extent;
   uint64_t duplicate_bytes = 0;   // size x (members - 1): what peers print
   uint64_t reclaimable_bytes = 0; // allocated bytes of members beyond the first storage
   uint32_t already_shared = 0;    // members sharing storage with an earlier member
   uint32_t inline_files = 0;      // members stored inline in metadata (not reclaimable)
+  uint64_t held_bytes_total = 0;  // would-be savings a snapshot (or reflink) keeps (DuplicateSet::held_bytes)
+
+  /// The first member that member `m` already shares its storage with (`m` itself if none).
+  uint32_t shared_with(uint32_t m) const { return shares_with.empty() ? m : shares_with[m]; }
+  /// Whether member `m` is stored inline in metadata.
+  bool is_inline(uint32_t m) const { return !inline_extent.empty() && inline_extent[m]; }
+
 };
 
 /// A file that could not be read or changed while read.
@@ -76,9 +87,21 @@ struct DuplicateSet {
   std::vector<DuplicateGroup> groups; // largest reclaimable first, then path order
   /// Per FileList::files index: group index, or k_no_group.
   std::vector<uint32_t> group_of;
+  /// Files (FileList index, ascending) whose extents are partly held by something outside
+  /// their group (DESIGN.md invariant 9): FIEMAP_EXTENT_SHARED extents that no other member
+  /// maps, i.e. a btrfs snapshot of the subvolume or a reflink copy elsewhere, in bytes.
+  /// Sharing such a file frees only the rest. Empty in the common case (kept here, not per
+  /// group, for memory).
+  std::vector<std::pair<uint32_t, uint64_t>> held_elsewhere;
   std::vector<FileProblem> problems;
   std::vector<std::string> notes; // e.g. "zfs: no FIEMAP, already-shared storage unknown"
   FinderStats stats;
+
+  /// Bytes of file `file`'s storage that something outside its group also references.
+  uint64_t held_bytes(uint32_t file) const {
+    const auto at = std::lower_bound(held_elsewhere.begin(), held_elsewhere.end(), std::pair<uint32_t, uint64_t>(file, 0));
+    return at != held_elsewhere.end() && at->first == file ? at->second : 0;
+  }
 };
 
 constexpr uint32_t k_no_group = UINT32_MAX;

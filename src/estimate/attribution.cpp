@@ -40,13 +40,31 @@ uint32_t merge_attribution_tags(uint32_t stored, uint32_t incoming) {
   return ws | ((cs == ci ? cs : k_cat_mask) << k_cat_shift);
 }
 
-Attribution::Attribution(model::ZfsModel& model, size_t lane, const scan::FileList& files)
-    : m_model(model), m_lane(lane), m_files(files),
-      m_categories(files.category_names.size()),
-      m_workspaces(files.workspace_names.size() + 1),
-      m_zero_categories(m_categories.size()), m_zero_workspaces(m_workspaces.size()),
+namespace {
+
+LaneTally make_tally(size_t categories, size_t workspaces) {
+  LaneTally t;
+  t.categories.resize(categories);
+  t.workspaces.resize(workspaces);
+  t.zero_categories.resize(categories);
+  t.zero_workspaces.resize(workspaces);
+  return t;
+}
+
+void add_zero(std::vector<ScaledRefs>& into, const std::vector<ScaledRefs>& from) {
+  for (size_t i = 0; i < from.size(); ++i) {
+    into[i].blocks += from[i].blocks;
+    into[i].dsize += from[i].dsize;
+  }
+}
+
+} // namespace
+
+Attribution::Attribution(model::ZfsModel& model, const scan::FileList& files)
+    : m_model(model), m_files(files),
+      m_lanes(model.lanes(), make_tally(files.category_names.size(), files.workspace_names.size() + 1)),
       m_sampling(model.options().sample_rate < 1.0) {
-  m_model.table(lane).enable_tags();
+  for (size_t lane = 0; lane < m_model.lanes(); ++lane) m_model.table(lane).enable_tags();
 }
 
 Attribution::~Attribution() = default;
@@ -57,76 +75,79 @@ std::unique_ptr<ThreadAttribution> Attribution::make_thread() {
 
 void Attribution::merge(const ThreadAttribution& thread) {
   std::lock_guard lock(m_mutex);
-  add_figures(m_categories, thread.m_categories);
-  add_figures(m_workspaces, thread.m_workspaces);
-  for (size_t i = 0; i < m_zero_categories.size(); ++i) {
-    m_zero_categories[i].blocks += thread.m_zero_categories[i].blocks;
-    m_zero_categories[i].dsize += thread.m_zero_categories[i].dsize;
-  }
-  for (size_t i = 0; i < m_zero_workspaces.size(); ++i) {
-    m_zero_workspaces[i].blocks += thread.m_zero_workspaces[i].blocks;
-    m_zero_workspaces[i].dsize += thread.m_zero_workspaces[i].dsize;
+  for (size_t lane = 0; lane < m_lanes.size(); ++lane) {
+    LaneTally& into = m_lanes[lane];
+    const LaneTally& from = thread.m_lanes[lane];
+    add_figures(into.categories, from.categories);
+    add_figures(into.workspaces, from.workspaces);
+    add_zero(into.zero_categories, from.zero_categories);
+    add_zero(into.zero_workspaces, from.zero_workspaces);
   }
 }
 
-AttributionResult Attribution::finish(const model::BlockSampler& sampler) const {
-  AttributionResult r;
-  r.categories = m_categories;
-  r.workspaces = m_workspaces;
-  std::vector<model::SampledSum> cat_sums(r.categories.size());
-  std::vector<model::SampledSum> ws_sums(r.workspaces.size());
-  model::SampledSum shared_cat;
-  model::SampledSum shared_ws;
-  const model::ModelConfig& config = m_model.config(m_lane);
-  m_model.table(m_lane).for_each([&](const model::TableEntry& e) {
-    if (e.info.embedded || e.tag == 0) {
-      return;
+std::vector<AttributionResult> Attribution::finish(const model::BlockSampler& sampler) const {
+  std::vector<AttributionResult> out;
+  for (size_t lane = 0; lane < m_lanes.size(); ++lane) {
+    const LaneTally& tally = m_lanes[lane];
+    AttributionResult r;
+    r.categories = tally.categories;
+    r.workspaces = tally.workspaces;
+    std::vector<model::SampledSum> cat_sums(r.categories.size());
+    std::vector<model::SampledSum> ws_sums(r.workspaces.size());
+    model::SampledSum shared_cat;
+    model::SampledSum shared_ws;
+    const model::ModelConfig& config = m_model.config(lane);
+    m_model.table(lane).for_each([&](const model::TableEntry& e) {
+      if (e.info.embedded || e.tag == 0) {
+        return;
+      }
+      const auto dsize = static_cast<double>(model::dsize_of(config, e.info.psize));
+      const bool certain = m_sampling && model::is_zero_block_key(e.key);
+      auto add = [&](model::SampledSum& sum) {
+        if (certain) {
+          sum.add_certain(dsize);
+        } else {
+          sum.add(dsize);
+        }
+      };
+      const uint32_t ws = e.tag & k_ws_mask;
+      const uint32_t cat = e.tag >> k_cat_shift;
+      add(ws != k_ws_mask && ws >= 1 && ws - 1 < ws_sums.size() ? ws_sums[ws - 1] : shared_ws);
+      add(cat != k_cat_mask && cat >= 1 && cat - 1 < cat_sums.size() ? cat_sums[cat - 1]
+                                                                     : shared_cat);
+    });
+    const double rate = sampler.rate();
+    auto put = [rate](GroupFigures& g, const model::SampledSum& s) {
+      g.exclusive_dsize = static_cast<uint64_t>(std::llround(s.estimate(rate)));
+      g.exclusive_bound = s.bound(rate);
+    };
+    if (!sampler.keeps_all()) {
+      // References to sampled blocks stand for 1 / rate as many (all-zero blocks: weight 1).
+      auto scale = [rate](std::vector<GroupFigures>& groups, const std::vector<ScaledRefs>& zero) {
+        for (size_t i = 0; i < groups.size(); ++i) {
+          GroupFigures& g = groups[i];
+          const uint64_t zb = zero[i].blocks;
+          const uint64_t zd = zero[i].dsize;
+          g.ref_blocks = zb + static_cast<uint64_t>(std::llround(static_cast<double>(g.ref_blocks - zb) / rate));
+          g.ref_dsize = zd + static_cast<uint64_t>(std::llround(static_cast<double>(g.ref_dsize - zd) / rate));
+        }
+      };
+      scale(r.categories, tally.zero_categories);
+      scale(r.workspaces, tally.zero_workspaces);
     }
-    const auto dsize = static_cast<double>(model::dsize_of(config, e.info.psize));
-    const bool certain = m_sampling && model::is_zero_block_key(e.key);
-    auto add = [&](model::SampledSum& sum) {
-      if (certain) {
-        sum.add_certain(dsize);
-      } else {
-        sum.add(dsize);
-      }
-    };
-    const uint32_t ws = e.tag & k_ws_mask;
-    const uint32_t cat = e.tag >> k_cat_shift;
-    add(ws != k_ws_mask && ws >= 1 && ws - 1 < ws_sums.size() ? ws_sums[ws - 1] : shared_ws);
-    add(cat != k_cat_mask && cat >= 1 && cat - 1 < cat_sums.size() ? cat_sums[cat - 1]
-                                                                   : shared_cat);
-  });
-  const double rate = sampler.rate();
-  auto put = [rate](GroupFigures& g, const model::SampledSum& s) {
-    g.exclusive_dsize = static_cast<uint64_t>(std::llround(s.estimate(rate)));
-    g.exclusive_bound = s.bound(rate);
-  };
-  if (!sampler.keeps_all()) {
-    // References to sampled blocks stand for 1 / rate as many (all-zero blocks: weight 1).
-    auto scale = [rate](std::vector<GroupFigures>& groups, const std::vector<ScaledRefs>& zero) {
-      for (size_t i = 0; i < groups.size(); ++i) {
-        GroupFigures& g = groups[i];
-        const uint64_t zb = zero[i].blocks;
-        const uint64_t zd = zero[i].dsize;
-        g.ref_blocks = zb + static_cast<uint64_t>(std::llround(static_cast<double>(g.ref_blocks - zb) / rate));
-        g.ref_dsize = zd + static_cast<uint64_t>(std::llround(static_cast<double>(g.ref_dsize - zd) / rate));
-      }
-    };
-    scale(r.categories, m_zero_categories);
-    scale(r.workspaces, m_zero_workspaces);
+    for (size_t i = 0; i < cat_sums.size(); ++i) put(r.categories[i], cat_sums[i]);
+    for (size_t i = 0; i < ws_sums.size(); ++i) put(r.workspaces[i], ws_sums[i]);
+    r.shared_categories_dsize = static_cast<uint64_t>(std::llround(shared_cat.estimate(rate)));
+    r.shared_workspaces_dsize = static_cast<uint64_t>(std::llround(shared_ws.estimate(rate)));
+    out.push_back(std::move(r));
   }
-  for (size_t i = 0; i < cat_sums.size(); ++i) put(r.categories[i], cat_sums[i]);
-  for (size_t i = 0; i < ws_sums.size(); ++i) put(r.workspaces[i], ws_sums[i]);
-  r.shared_categories_dsize = static_cast<uint64_t>(std::llround(shared_cat.estimate(rate)));
-  r.shared_workspaces_dsize = static_cast<uint64_t>(std::llround(shared_ws.estimate(rate)));
-  return r;
+  return out;
 }
 
 ThreadAttribution::ThreadAttribution(Attribution& parent)
-    : m_parent(parent), m_categories(parent.m_categories.size()),
-      m_workspaces(parent.m_workspaces.size()), m_zero_categories(m_categories.size()),
-      m_zero_workspaces(m_workspaces.size()) {}
+    : m_parent(parent),
+      m_lanes(parent.m_lanes.size(),
+              make_tally(parent.m_files.category_names.size(), parent.m_files.workspace_names.size() + 1)) {}
 
 ThreadAttribution::~ThreadAttribution() {
   m_parent.merge(*this);
@@ -141,29 +162,29 @@ void ThreadAttribution::file_committed() {
   if (m_entry == nullptr) {
     return;
   }
-  for (GroupFigures* g :
-       {&m_categories.at(m_entry->category), &m_workspaces.at(m_entry->workspace)}) {
-    ++g->files;
-    g->logical_bytes += m_entry->st.size;
-    g->allocated_bytes += m_entry->st.allocated_bytes();
+  for (LaneTally& t : m_lanes) {
+    for (GroupFigures* g : {&t.categories.at(m_entry->category), &t.workspaces.at(m_entry->workspace)}) {
+      ++g->files;
+      g->logical_bytes += m_entry->st.size;
+      g->allocated_bytes += m_entry->st.allocated_bytes();
+    }
   }
 }
 
 void ThreadAttribution::committed_block(size_t lane, const model::BlockKey& key,
                                         const model::BlockInfo& info) {
-  if (lane != m_parent.m_lane || m_entry == nullptr) {
+  if (lane >= m_lanes.size() || m_entry == nullptr) {
     return;
   }
+  LaneTally& t = m_lanes[lane];
   const uint64_t dsize =
       info.embedded ? 0 : model::dsize_of(m_parent.m_model.config(lane), info.psize);
-  for (GroupFigures* g :
-       {&m_categories.at(m_entry->category), &m_workspaces.at(m_entry->workspace)}) {
+  for (GroupFigures* g : {&t.categories.at(m_entry->category), &t.workspaces.at(m_entry->workspace)}) {
     ++g->ref_blocks;
     g->ref_dsize += dsize;
   }
   if (m_parent.m_sampling && model::is_zero_block_key(key)) {
-    for (ScaledRefs* z :
-         {&m_zero_categories.at(m_entry->category), &m_zero_workspaces.at(m_entry->workspace)}) {
+    for (ScaledRefs* z : {&t.zero_categories.at(m_entry->category), &t.zero_workspaces.at(m_entry->workspace)}) {
       ++z->blocks;
       z->dsize += dsize;
     }

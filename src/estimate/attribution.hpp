@@ -5,8 +5,9 @@
 // would allocate), and the block's DDT entry is tagged with who references it. After the
 // run, a block whose tag names one workspace is that workspace's unique bytes (nobody else
 // references it: deleting the workspace frees it); a block tagged with one category is
-// that category's exclusive DSIZE. The rest is shared. Tags cost 4 bytes per table slot of
-// the one lane attributed (the first recordsize).
+// that category's exclusive DSIZE. The rest is shared. Every lane (recordsize) is attributed
+// on its own, in the same read: tags cost 4 bytes per table slot of each lane, and the
+// counters one GroupFigures per group and lane.
 
 #include "model/block_sampler.hpp"
 #include "model/zfs_model.hpp"
@@ -30,7 +31,7 @@ struct GroupFigures {
   double exclusive_bound = 0;   // two standard errors of exclusive_dsize when sampled
 };
 
-/// Everything the attribution found.
+/// Everything the attribution found for one lane (recordsize).
 struct AttributionResult {
   std::vector<GroupFigures> categories; // parallel to FileList::category_names
   std::vector<GroupFigures> workspaces; // index 0: (none), then workspace_names
@@ -46,11 +47,19 @@ struct ScaledRefs {
   uint64_t dsize = 0;
 };
 
-/// Charges blocks of one model lane to categories and workspaces.
+/// The counters of one lane: per group figures and their all-zero references.
+struct LaneTally {
+  std::vector<GroupFigures> categories;
+  std::vector<GroupFigures> workspaces;
+  std::vector<ScaledRefs> zero_categories;
+  std::vector<ScaledRefs> zero_workspaces;
+};
+
+/// Charges blocks of every model lane to categories and workspaces.
 class Attribution {
 public:
-  /// Tags lane `lane` of `model` (call before any file is fed).
-  Attribution(model::ZfsModel& model, size_t lane, const scan::FileList& files);
+  /// Tags every lane of `model` (call before any file is fed).
+  Attribution(model::ZfsModel& model, const scan::FileList& files);
   ~Attribution();
   Attribution(const Attribution&) = delete;
   Attribution& operator=(const Attribution&) = delete;
@@ -58,28 +67,18 @@ public:
   /// An observer for one reader thread (merges its counters back when destroyed).
   std::unique_ptr<ThreadAttribution> make_thread();
 
-  /// Reads the tags back (call after the run, when every thread object is gone); the
-  /// sampled figures are scaled by 1 / sample_rate.
-  AttributionResult finish(const model::BlockSampler& sampler) const;
+  /// Reads the tags back (call after the run, when every thread object is gone), one result
+  /// per lane in lane order; the sampled figures are scaled by 1 / sample_rate.
+  std::vector<AttributionResult> finish(const model::BlockSampler& sampler) const;
 
 private:
   friend class ThreadAttribution;
-
-/// References to all-zero blocks of a group (never sampled out, so never scaled).
-struct ScaledRefs {
-  uint64_t blocks = 0;
-  uint64_t dsize = 0;
-};
   void merge(const ThreadAttribution& thread);
 
   model::ZfsModel& m_model;
-  size_t m_lane;
   const scan::FileList& m_files;
   std::mutex m_mutex;
-  std::vector<GroupFigures> m_categories;
-  std::vector<GroupFigures> m_workspaces;
-  std::vector<ScaledRefs> m_zero_categories;
-  std::vector<ScaledRefs> m_zero_workspaces;
+  std::vector<LaneTally> m_lanes;
   bool m_sampling = false;
 };
 
@@ -103,10 +102,7 @@ private:
   Attribution& m_parent;
   const scan::FileEntry* m_entry = nullptr;
   uint32_t m_tag = 0;
-  std::vector<GroupFigures> m_categories;
-  std::vector<GroupFigures> m_workspaces;
-  std::vector<ScaledRefs> m_zero_categories;
-  std::vector<ScaledRefs> m_zero_workspaces;
+  std::vector<LaneTally> m_lanes;
 };
 
 /// Tag of a (workspace, category) pair: workspace + 1 in the low 24 bits, category + 1 in

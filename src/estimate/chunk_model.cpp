@@ -144,9 +144,20 @@ void ChunkFeeder::end_file(bool commit) {
       for (const ChunkKey& key : lane.pending) {
         m_model.index(i).add(key);
       }
+    } else {
+      lane.pending.clear();
     }
-    lane.pending.clear();
     lane.chunk_len = 0;
+  }
+}
+
+const std::vector<ChunkKey>& ChunkFeeder::file_chunks(size_t lane) const {
+  return m_lanes.at(lane).pending;
+}
+
+void ChunkFeeder::replay(size_t lane, std::span<const ChunkKey> chunks) {
+  for (const ChunkKey& key : chunks) {
+    m_model.index(lane).add(key);
   }
 }
 

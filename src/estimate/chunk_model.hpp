@@ -90,6 +90,10 @@ public:
   void zeros(uint64_t length);
   /// Ends the file: its chunks are counted when `commit`, dropped otherwise.
   void end_file(bool commit);
+  /// The chunks of average `lane` of the file just committed (what the catalog stores).
+  const std::vector<ChunkKey>& file_chunks(size_t lane) const;
+  /// Counts a file's chunks of average `lane` as recorded by an earlier run, without its bytes.
+  void replay(size_t lane, std::span<const ChunkKey> chunks);
 
 private:
   struct Lane {

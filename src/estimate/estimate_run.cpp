@@ -3,6 +3,7 @@
 #include "catalog/block_rows.hpp"
 #include "content/cached_hashes.hpp"
 #include "content/file_hasher.hpp"
+#include "fs/walker.hpp"
 #include "model/write_policy.hpp"
 #include "util/error.hpp"
 
@@ -10,6 +11,7 @@
 #include <chrono>
 #include <cmath>
 #include <cstring>
+#include <future>
 #include <mutex>
 #include <numeric>
 #include <string_view>
@@ -44,6 +46,8 @@ struct CatalogLink {
   std::vector<std::string> lane_params; // zfs-blocks params per recordsize lane
   catalog::Catalog::Snapshot digests;   // xxh3-128 rows
   std::vector<catalog::Catalog::Snapshot> lanes;
+  std::vector<std::string> cdc_params;            // cdc-chunks params per average (--cdc)
+  std::vector<catalog::Catalog::Snapshot> cdc;    // their rows
 
   catalog::FileIdentity identity(const fs::FileStat& st) const {
     return catalog::FileIdentity::of(fs_ids->of(st.dev), st);
@@ -73,19 +77,22 @@ public:
     m_started_ns = wall_clock_ns();
     m_attribution->set_file(m_files.files.at(job.id));
     m_model.begin(job);
-    m_hasher->begin(job);
+    // A file that is one block in some lane gets its whole-file digest from the model
+    // (ZfsFileFeeder::file_digest: one hash for both when it ends in a non-zero byte).
+    m_digest_from_model = m_model.feeder().gives_file_digest(job.size);
+    if (!m_digest_from_model) m_hasher->begin(job);
     if (m_chunks) m_chunks->begin_file();
   }
 
   void data(uint64_t offset, std::span<const std::byte> bytes) override {
     m_model.data(offset, bytes);
-    m_hasher->data(offset, bytes);
+    if (!m_digest_from_model) m_hasher->data(offset, bytes);
     if (m_chunks) m_chunks->data(bytes);
   }
 
   void hole(uint64_t offset, uint64_t length) override {
     m_model.hole(offset, length);
-    m_hasher->hole(offset, length);
+    if (!m_digest_from_model) m_hasher->hole(offset, length);
     if (m_chunks) m_chunks->zeros(length);
   }
 
@@ -93,7 +100,14 @@ public:
     const bool ok = result.outcome == content::ReadOutcome::ok;
     m_model.end(job, result); // reports the committed blocks to the attribution
     if (ok) m_attribution->file_committed();
-    m_hasher->end(job, result);
+    if (m_digest_from_model) {
+      // No block fed (nothing delivered): the digest of no bytes, as the hasher would give.
+      const auto& d = m_model.feeder().file_digest();
+      m_digests.digests.at(job.id) = d ? *d : content::hash_bytes({});
+      m_digests.outcomes.at(job.id) = result.outcome;
+    } else {
+      m_hasher->end(job, result);
+    }
     if (m_chunks) m_chunks->end_file(ok);
     if (result.outcome == content::ReadOutcome::error) {
       std::lock_guard lock(m_error_mutex);
@@ -121,6 +135,7 @@ public:
       if (!blocks) return false;
       m_lane_records[lane] = std::move(*blocks);
     }
+    if (m_chunks && !decode_cdc_rows(now)) return false;
     m_attribution->set_file(f);
     feeder.begin_file(f.st.size);
     for (size_t lane = 0; lane < m_lane_records.size(); ++lane) {
@@ -133,22 +148,51 @@ public:
     }
     feeder.end_file(model::FileOutcome::commit);
     m_attribution->file_committed();
+    if (m_chunks) {
+      for (size_t i = 0; i < m_cdc_records.size(); ++i) m_chunks->replay(i, m_cdc_records[i]);
+    }
     m_digests.digests.at(id) = digest;
     m_digests.outcomes.at(id) = content::ReadOutcome::ok;
     return true;
   }
 
 private:
-  // Queues the rows of a file just read: its digest and each lane's blocks.
+  // Each average's chunks of the file described by `now` from its cdc-chunks rows; false
+  // when one is missing or malformed.
+  bool decode_cdc_rows(const catalog::FileIdentity& now) {
+    m_cdc_records.resize(m_link->cdc.size());
+    for (size_t i = 0; i < m_link->cdc.size(); ++i) {
+      const auto row = m_link->cdc[i].find(now);
+      if (!row) return false;
+      const auto chunks = catalog::decode_chunks(row->value, now.size);
+      if (!chunks) return false;
+      m_cdc_records[i].clear();
+      for (const catalog::ChunkRecord& c : *chunks) m_cdc_records[i].push_back({c.hash_lo, c.hash_hi, c.length});
+    }
+    return true;
+  }
+
+  // Queues the rows of a file just read: its digest, each lane's blocks, each CDC average's
+  // chunks.
   void store(const content::FileJob& job) {
     catalog::Row row;
     row.id = {m_link->fs_ids->of(job.dev), job.ino, job.size, job.mtime_ns, job.ctime_ns};
     row.computed_ns = m_started_ns; // the read began here: later changes are not in it
     row.value = encode_digest(m_digests.digests.at(job.id));
-    m_link->catalog->put(content::hash_kind(content::ReadScope::whole), "", row, job.rel_path);
+    m_link->catalog->put(content::hash_kind(content::ReadScope::whole), "", row,
+                         m_link->fs_ids->stored_path(job.root, job.dev, job.rel_path));
     for (size_t lane = 0; lane < m_model_config.lanes(); ++lane) {
       row.value = catalog::encode_blocks(m_model.feeder().recorded(lane));
       m_link->catalog->put(catalog::k_zfs_blocks_kind, m_link->lane_params[lane], row, {}); // path: once
+    }
+    if (m_chunks) {
+      std::vector<catalog::ChunkRecord> records;
+      for (size_t i = 0; i < m_link->cdc_params.size(); ++i) {
+        records.clear();
+        for (const ChunkKey& k : m_chunks->file_chunks(i)) records.push_back({k.hash_lo, k.hash_hi, k.length});
+        row.value = catalog::encode_chunks(records);
+        m_link->catalog->put(catalog::k_cdc_chunks_kind, m_link->cdc_params[i], row, {});
+      }
     }
   }
 
@@ -164,8 +208,15 @@ private:
   const CatalogLink* m_link;
   const model::ZfsModel& m_model_config;
   int64_t m_started_ns = 0;
+  bool m_digest_from_model = false;
   std::vector<std::vector<model::BlockRecord>> m_lane_records;
+  std::vector<std::vector<ChunkKey>> m_cdc_records; // per CDC average, while replaying
 };
+
+// The cdc-chunks params of one average chunk size.
+std::string cdc_params(uint32_t average) {
+  return "avg=" + std::to_string(average);
+}
 
 uint64_t scaled(double v) {
   return static_cast<uint64_t>(std::llround(v));
@@ -296,7 +347,7 @@ WholeFileResult whole_file_sharing(const scan::FileList& files,
 }
 
 std::shared_ptr<CatalogPreload> preload_catalog_rows(const EstimateOptions& options) {
-  if (options.catalog == nullptr || !options.cdc_averages.empty()) return nullptr;
+  if (options.catalog == nullptr) return nullptr;
   auto preload = std::make_shared<CatalogPreload>();
   for (uint32_t rs : options.model.recordsizes) {
     model::ModelConfig c;
@@ -308,11 +359,15 @@ std::shared_ptr<CatalogPreload> preload_catalog_rows(const EstimateOptions& opti
     preload->lane_params.push_back(catalog::zfs_block_params(c, options.model.holes));
   }
   catalog::Catalog* cat = options.catalog;
+  for (uint32_t avg : options.cdc_averages) preload->cdc_params.push_back(cdc_params(avg));
   CatalogPreload* p = preload.get(); // the shared_ptr outlives the future's wait in run_estimate
   preload->loaded = std::async(std::launch::async, [cat, p] {
     p->digests = cat->load(content::hash_kind(content::ReadScope::whole), "");
     for (const std::string& params : p->lane_params) {
       p->lanes.push_back(cat->load(catalog::k_zfs_blocks_kind, params));
+    }
+    for (const std::string& params : p->cdc_params) {
+      p->cdc.push_back(cat->load(catalog::k_cdc_chunks_kind, params));
     }
   });
   return preload;
@@ -322,7 +377,7 @@ EstimateResult run_estimate(const fs::RootSet& roots, const scan::FileList& file
                             const EstimateOptions& options, content::ReaderProgress* progress) {
   EstimateResult result;
   model::ZfsModel zm(options.model);
-  Attribution attribution(zm, 0, files);
+  Attribution attribution(zm, files); // every lane
   std::unique_ptr<ChunkModel> chunks;
   if (!options.cdc_averages.empty()) {
     chunks = std::make_unique<ChunkModel>(options.cdc_averages);
@@ -331,8 +386,8 @@ EstimateResult run_estimate(const fs::RootSet& roots, const scan::FileList& file
   std::mutex error_mutex;
 
   // The catalog: loaded once (in the background since before the scan, when the caller
-  // preloaded); CDC chunks are not stored yet, so a CDC run reads every file (and still
-  // stores the rows it computes).
+  // preloaded). A file is replayed only when every row it needs is fresh (digest, each
+  // lane's blocks, each CDC average's chunks); otherwise it is read and all its rows stored.
   std::unique_ptr<CatalogLink> link;
   std::unique_ptr<catalog::FilesystemIds> fs_ids;
   std::shared_ptr<CatalogPreload> preload = options.preload ? options.preload : preload_catalog_rows(options);
@@ -344,13 +399,15 @@ EstimateResult run_estimate(const fs::RootSet& roots, const scan::FileList& file
     for (size_t lane = 0; lane < zm.lanes(); ++lane) {
       link->lane_params.push_back(catalog::zfs_block_params(zm.config(lane), options.model.holes));
     }
+    for (uint32_t avg : options.cdc_averages) link->cdc_params.push_back(cdc_params(avg));
     if (preload) {
       preload->loaded.get();
       link->digests = std::move(preload->digests);
       link->lanes = std::move(preload->lanes);
+      link->cdc = std::move(preload->cdc);
     }
   }
-  const bool replay = link != nullptr && options.cdc_averages.empty();
+  const bool replay = link != nullptr;
 
   content::ReaderOptions ro;
   ro.threads = options.threads;
@@ -363,18 +420,43 @@ EstimateResult run_estimate(const fs::RootSet& roots, const scan::FileList& file
   };
   result.reader = reader.run(
       [&](const std::function<void(content::FileJob)>& push) {
-        // Files with fresh rows are replayed here, on the producer's thread, while the
-        // readers read the others.
-        std::unique_ptr<EstimateConsumer> replayer = replay ? make_consumer() : nullptr;
-        for (size_t i = 0; i < files.files.size(); ++i) {
-          if (replayer && replayer->replay(i)) {
-            ++result.catalog_hits;
-            continue;
-          }
+        auto push_file = [&](size_t i) {
           const scan::FileEntry& f = files.files[i];
           push(content::FileJob::of(i, f.root, files.rel_path(i), f.st));
           ++result.catalog_misses;
+        };
+        if (!replay) {
+          for (size_t i = 0; i < files.files.size(); ++i) push_file(i);
+          return;
         }
+        // Files with fresh rows are replayed first, by one thread per core over stripes of
+        // the list (each with its own consumer, as the readers have); the files left are
+        // then read. A first run only looks each file up in an empty snapshot.
+        const unsigned workers = std::max(1u, std::min(fs::resolve_threads(options.threads), 16u));
+        constexpr size_t k_stripe = 4096; // files per stripe: neighbours share cache lines
+        std::vector<std::vector<uint32_t>> missed(workers);
+        std::vector<uint64_t> hits(workers, 0);
+        std::vector<std::future<void>> running;
+        for (unsigned w = 0; w < workers; ++w) {
+          running.push_back(std::async(std::launch::async, [&, w] {
+            const std::unique_ptr<EstimateConsumer> replayer = make_consumer();
+            for (size_t begin = size_t{w} * k_stripe; begin < files.files.size(); begin += size_t{workers} * k_stripe) {
+              const size_t end = std::min(files.files.size(), begin + k_stripe);
+              for (size_t i = begin; i < end; ++i) {
+                if (replayer->replay(i)) ++hits[w];
+                else missed[w].push_back(static_cast<uint32_t>(i));
+              }
+            }
+          }));
+        }
+        for (auto& r : running) r.get();
+        std::vector<uint32_t> all_missed;
+        for (unsigned w = 0; w < workers; ++w) {
+          result.catalog_hits += hits[w];
+          all_missed.insert(all_missed.end(), missed[w].begin(), missed[w].end());
+        }
+        std::sort(all_missed.begin(), all_missed.end()); // read in list order, as without a catalog
+        for (const uint32_t i : all_missed) push_file(i);
       },
       [&](unsigned /*thread*/) -> std::unique_ptr<content::ContentConsumer> {
         return make_consumer();
@@ -400,7 +482,11 @@ EstimateResult run_estimate(const fs::RootSet& roots, const scan::FileList& file
     lr.index_bytes = zm.table(lane).index_bytes();
     result.lanes.push_back(std::move(lr));
   }
-  result.attribution = attribution.finish(sampler);
+  std::vector<AttributionResult> attributed = attribution.finish(sampler);
+  for (size_t lane = 0; lane < result.lanes.size(); ++lane) {
+    result.lanes[lane].attribution = std::move(attributed.at(lane));
+  }
+  if (!result.lanes.empty()) result.attribution = result.lanes.front().attribution;
 
   std::vector<bool> ok(files.files.size());
   for (size_t i = 0; i < files.files.size(); ++i) {

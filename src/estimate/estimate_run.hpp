@@ -1,7 +1,7 @@
 #pragma once
 // The estimate pipeline (DESIGN.md sections 3 and 5): after the scan, one read of every
 // file feeds, in the same pass, the ZFS model for each recordsize (with the per-block
-// attribution to categories and workspaces on the first one), the whole-file hash
+// attribution to categories and workspaces on each), the whole-file hash
 // (XXH3-128) for the reflink and hardlink alternatives, and optionally FastCDC chunking.
 
 #include "catalog/catalog.hpp"
@@ -33,23 +33,25 @@ struct EstimateOptions {
   unsigned threads = 0;               // content reader threads (0: one per core)
   bool cross_fs = false;
   /// Rows of unchanged files replace their reads, and every file read is stored (null: no
-  /// catalog). Not used with CDC, whose chunks the catalog does not hold yet.
+  /// catalog); with CDC, each average's chunks too.
   catalog::Catalog* catalog = nullptr;
   /// Rows of `catalog` already being loaded (preload_catalog_rows); null: loaded by the run.
   std::shared_ptr<CatalogPreload> preload;
 };
 
-/// The catalog rows a run needs (whole-file digests, each lane's blocks), loading on a
+/// The catalog rows a run needs (whole-file digests, each lane's blocks, each CDC average's
+/// chunks), loading on a
 /// background thread. Start it before the scan, so the load overlaps the walk.
 struct CatalogPreload {
   std::vector<std::string> lane_params; // zfs-blocks params per recordsize lane
   catalog::Catalog::Snapshot digests;
   std::vector<catalog::Catalog::Snapshot> lanes;
+  std::vector<std::string> cdc_params; // cdc-chunks params per CDC average
+  std::vector<catalog::Catalog::Snapshot> cdc;
   std::future<void> loaded; // ready when the snapshots are filled (get() rethrows)
 };
 
-/// Starts loading what a run with `options` (its catalog set) needs; null without a catalog
-/// or with CDC (whose chunks the catalog does not hold yet).
+/// Starts loading what a run with `options` (its catalog set) needs; null without a catalog.
 std::shared_ptr<CatalogPreload> preload_catalog_rows(const EstimateOptions& options);
 
 /// The model's answer for one recordsize.
@@ -63,6 +65,7 @@ struct LaneResult {
   double dsize_bound = 0;
   double ref_dsize_bound = 0;
   uint64_t index_bytes = 0;      // bytes of the lane's DedupTable
+  AttributionResult attribution; // per category and per workspace, at this recordsize
 };
 
 /// Whole-file sharing: files identical in content (and, for hardlinks, in metadata).
@@ -82,7 +85,7 @@ struct CdcResult {
 /// Everything `estimate` measured.
 struct EstimateResult {
   std::vector<LaneResult> lanes;
-  AttributionResult attribution; // for lanes[0]
+  AttributionResult attribution; // = lanes[0].attribution (the first recordsize)
   WholeFileResult reflink;
   WholeFileResult hardlink;
   std::vector<CdcResult> cdc;

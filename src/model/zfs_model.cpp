@@ -17,8 +17,25 @@ bool all_zero(std::span<const std::byte> b) {
          (b[0] == std::byte{0} && std::memcmp(b.data(), b.data() + 1, b.size() - 1) == 0);
 }
 
+// Bytes of `b` up to and including its last non-zero byte.
+size_t nonzero_prefix(std::span<const std::byte> b) {
+  size_t n = b.size();
+  while (n >= 8) {
+    uint64_t w;
+    std::memcpy(&w, b.data() + n - 8, 8);
+    if (w != 0) break;
+    n -= 8;
+  }
+  while (n > 0 && b[n - 1] == std::byte{0}) --n;
+  return n;
+}
+
+// A block's identity: XXH3-128 of its bytes up to the last non-zero one, with its LSIZE. Two
+// blocks of one LSIZE are equal exactly when those prefixes are (the rest is zeros), and a
+// single-block file that ends in a non-zero byte hashes to its own whole-file digest, so the
+// estimate hashes such a file once (ZfsFileFeeder::file_digest()).
 BlockKey key_of(std::span<const std::byte> block) {
-  return block_key(XXH3_128bits(block.data(), block.size()), static_cast<uint32_t>(block.size()));
+  return block_key(XXH3_128bits(block.data(), nonzero_prefix(block)), static_cast<uint32_t>(block.size()));
 }
 
 uint64_t round_up(uint64_t v, uint64_t unit) {
@@ -144,6 +161,8 @@ void ZfsFileFeeder::begin_file(uint64_t size) {
   m_size = size;
   m_pos = 0;
   m_open = true;
+  m_single_valid = false;
+  m_file_digest.reset();
   for (auto& st : m_states) {
     // zfs_write()/dnode_set_blksz(): a single-block file's block is the file size rounded
     // up to SPA_MINBLOCKSIZE; beyond recordsize the block size is recordsize.
@@ -215,16 +234,42 @@ void ZfsFileFeeder::feed(uint64_t offset, const std::byte* bytes, uint64_t lengt
 }
 
 void ZfsFileFeeder::finish_block(size_t lane, std::span<const std::byte> block, bool has_data) {
+  // A file of one block in this lane: the block is the file's bytes and zero padding. Lanes
+  // with the same LSIZE see the same block (hashed once), and its hash doubles as the
+  // whole-file digest when the file ends in a non-zero byte.
+  const bool single = m_size <= m_states[lane]->recordsize;
+  if (single && m_single_valid && m_single.lsize == block.size()) {
+    BlockRecord record;
+    record.kind = m_single.kind;
+    record.hash_lo = m_single.hash_lo;
+    record.hash_hi = m_single.hash_hi;
+    apply_block(lane, record, block);
+    return;
+  }
   BlockRecord record;
   if (!has_data) {
     record.kind = BlockRecord::Kind::sparse_hole; // never written: dmu keeps the hole
   } else if (all_zero(block)) {
     record.kind = BlockRecord::Kind::zero;
   } else {
-    const BlockKey key = key_of(block);
+    const size_t n = nonzero_prefix(block);
+    const XXH128_hash_t h = XXH3_128bits(block.data(), n);
+    const BlockKey key = block_key(h, static_cast<uint32_t>(block.size()));
     record.kind = BlockRecord::Kind::data;
     record.hash_lo = key.hash_lo;
     record.hash_hi = key.hash_hi;
+    if (single && n == m_size) {
+      m_file_digest = content::Digest128{h.low64, h.high64};
+    }
+  }
+  if (single) {
+    if (!m_file_digest) {
+      // The file ends in zeros (or is all zeros, or sparse, read as zeros): its own hash.
+      const XXH128_hash_t h = XXH3_128bits(block.data(), static_cast<size_t>(m_size));
+      m_file_digest = content::Digest128{h.low64, h.high64};
+    }
+    m_single = {static_cast<uint32_t>(block.size()), record.kind, record.hash_lo, record.hash_hi};
+    m_single_valid = true;
   }
   apply_block(lane, record, block);
 }
@@ -310,6 +355,14 @@ bool ZfsFileFeeder::apply_block(size_t lane, BlockRecord& record, std::span<cons
     ++st.counters.ddt_refs;
   }
   return counted();
+}
+
+bool ZfsFileFeeder::gives_file_digest(uint64_t size) const {
+  if (size == 0) return false;
+  for (const auto& st : m_states) {
+    if (size <= st->recordsize) return true;
+  }
+  return false;
 }
 
 const std::vector<BlockRecord>& ZfsFileFeeder::recorded(size_t lane) const {

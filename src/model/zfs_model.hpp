@@ -11,10 +11,13 @@
 // A file's bytes arrive in chunks of any size (ContentConsumer: data() / hole(), ascending
 // and contiguous); each recordsize lane accumulates its partial record across calls and
 // hashes whole blocks straight from the caller's buffer when they lie in one chunk. Each
-// logical block is hashed once per lane (XXH3-128) and a unique block is compressed once:
-// the table caches its PSIZE, and lanes share results for blocks of equal LSIZE.
+// logical block is hashed once per lane (XXH3-128 of its bytes up to the last non-zero one;
+// a single-block file once for all lanes of its LSIZE, and that hash is its whole-file
+// digest when it ends in a non-zero byte) and a unique block is compressed once: the table
+// caches its PSIZE, and lanes share results for blocks of equal LSIZE.
 
 #include "content/content_reader.hpp"
+#include "content/file_hasher.hpp"
 #include "model/block_sampler.hpp"
 #include "model/compressors.hpp"
 #include "model/ddt_stats.hpp"
@@ -25,6 +28,7 @@
 #include <atomic>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <span>
 #include <vector>
 
@@ -97,6 +101,11 @@ struct BlockRecord {
   BlockInfo info;          // data only, when info_known
 };
 
+/// Version of the block identity (key_of in zfs_model.cpp): stored block hashes (the
+/// catalog's zfs-blocks rows) made under another version must not be mixed with new ones.
+/// 2: XXH3-128 of the bytes up to the last non-zero one (1: of the whole padded block).
+inline constexpr unsigned k_block_key_version = 2;
+
 /// Whether `key` is the key of an all-zero block of its LSIZE (sampled runs always keep
 /// those, so scaling must leave them at weight 1).
 bool is_zero_block_key(const BlockKey& key);
@@ -167,6 +176,14 @@ public:
   /// until the next begin_file(); empty unless recording).
   const std::vector<BlockRecord>& recorded(size_t lane) const;
 
+  /// XXH3-128 of the last file's bytes (as content::make_file_hasher() computes it) when the
+  /// file was one block in some lane and that block was fed (valid after end_file() until
+  /// the next begin_file()); nullopt otherwise (larger files, replayed or withdrawn ones).
+  /// For a file ending in a non-zero byte it is its block hash: the file is hashed once.
+  const std::optional<content::Digest128>& file_digest() const { return m_file_digest; }
+  /// Whether file_digest() will be set for a fully read file of `size` bytes.
+  bool gives_file_digest(uint64_t size) const;
+
   /// Replays one block of the current file (after begin_file()) in lane `lane`, exactly as
   /// if its bytes had been fed. Returns false, changing nothing, when the record lacks the
   /// block's fate this run needs (it was sampled out when recorded): the caller then ends
@@ -188,6 +205,16 @@ private:
   uint64_t m_pos = 0;
   bool m_open = false;
   bool m_recording = false;
+  // The current file's one block, when it is one block in some lane (see finish_block()).
+  struct SingleBlock {
+    uint32_t lsize = 0;
+    BlockRecord::Kind kind = BlockRecord::Kind::sparse_hole;
+    uint64_t hash_lo = 0;
+    uint32_t hash_hi = 0;
+  };
+  SingleBlock m_single;
+  bool m_single_valid = false;
+  std::optional<content::Digest128> m_file_digest;
 };
 
 /// The content pipeline's consumer for the ZFS model: one per reader thread, all sharing

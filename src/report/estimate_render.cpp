@@ -180,8 +180,11 @@ std::vector<std::string> estimate_notes(const EstimateReport& r) {
   }
   notes.push_back("DDT RAM is an estimate (a simulated ZAP; zdb's \"in core\" figure is one too); "
                   "320 B/entry is the conservative planning figure.");
-  notes.push_back("per-category and per-workspace figures use the first recordsize; exclusive/"
-                  "unique DSIZE counts blocks no other category/workspace references.");
+  notes.push_back(res(r).lanes.size() > 1
+                      ? "per-category and per-workspace figures are given for every recordsize (JSON: "
+                        "recordsizes[].categories/workspaces; the top-level rows are the first's); "
+                        "exclusive/unique DSIZE counts blocks no other category/workspace references."
+                      : "exclusive/unique DSIZE counts blocks no other category/workspace references.");
   notes.push_back("before = allocated bytes of the regular files today (du counts directories "
                   "and symlinks too); ZFS metadata (indirect blocks, dnodes) is not included.");
   if (sampled(r)) {
@@ -276,23 +279,48 @@ std::string render_estimate_text(const EstimateReport& r, const EstimateRenderOp
   }
   out += fmt::format("ARC: {}.\n", arc_rule(r));
 
-  const auto& at = e.attribution;
+  // One column pair per recordsize (the headings name it when there are several).
   const LaneResult& first = e.lanes.front();
-  Table cats({{"category", Align::left},
-              {"files", Align::right},
-              {"before", Align::right},
-              {"ZFS no dedup", Align::right},
-              {"exclusive after dedup", Align::right}});
+  const auto& at = first.attribution;
+  const bool several = e.lanes.size() > 1;
+  auto lane_heading = [&](const char* text, const LaneResult& lane) {
+    return several ? fmt::format("{} {}", text, rs_text(lane.config.recordsize)) : std::string(text);
+  };
+  auto group_columns = [&](const char* first_col, const char* exclusive_text) {
+    std::vector<std::pair<std::string, Align>> cols{{first_col, Align::left}, {"files", Align::right}, {"before", Align::right}};
+    for (const LaneResult& lane : e.lanes) {
+      cols.push_back({lane_heading("ZFS no dedup", lane), Align::right});
+      cols.push_back({lane_heading(exclusive_text, lane), Align::right});
+    }
+    return cols;
+  };
+  auto group_row = [&](std::string name, const GroupFigures& g, bool is_category, size_t index) {
+    std::vector<std::string> row{std::move(name), util::format_count(g.files), bytes(g.allocated_bytes)};
+    for (const LaneResult& lane : e.lanes) {
+      const GroupFigures& lg = is_category ? lane.attribution.categories.at(index) : lane.attribution.workspaces.at(index);
+      row.push_back(bytes(lg.ref_dsize));
+      row.push_back(bytes(lg.exclusive_dsize) + bound(lg.exclusive_bound));
+    }
+    return row;
+  };
+  Table cats(group_columns("category", "exclusive after dedup"));
   for (size_t i = 0; i < at.categories.size(); ++i) {
-    const GroupFigures& g = at.categories[i];
-    cats.add_row({util::escape_for_terminal(r.files->category_names[i]), util::format_count(g.files),
-                  bytes(g.allocated_bytes), bytes(g.ref_dsize), bytes(g.exclusive_dsize) + bound(g.exclusive_bound)});
+    cats.add_row(group_row(util::escape_for_terminal(r.files->category_names[i]), at.categories[i], true, i));
   }
-  cats.add_row({"(shared by several)", "", "", "", bytes(at.shared_categories_dsize)});
+  std::vector<std::string> shared_row{"(shared by several)", "", ""};
+  for (const LaneResult& lane : e.lanes) {
+    shared_row.insert(shared_row.end(), {"", bytes(lane.attribution.shared_categories_dsize)});
+  }
+  cats.add_row(shared_row);
   cats.add_rule();
-  cats.add_row({"total", util::format_count(e.files), bytes(e.allocated_bytes),
-                bytes(first.histogram.total.ref_dsize), bytes(first.histogram.total.dsize)});
-  out += fmt::format("\nBy category (recordsize {}):\n", rs_text(first.config.recordsize));
+  std::vector<std::string> total_row{"total", util::format_count(e.files), bytes(e.allocated_bytes)};
+  for (const LaneResult& lane : e.lanes) {
+    total_row.insert(total_row.end(), {bytes(lane.histogram.total.ref_dsize), bytes(lane.histogram.total.dsize)});
+  }
+  cats.add_row(total_row);
+  std::string rs_list;
+  for (const LaneResult& lane : e.lanes) rs_list += (rs_list.empty() ? "" : ", ") + rs_text(lane.config.recordsize);
+  out += fmt::format("\nBy category (recordsize {}):\n", rs_list);
   out += cats.render();
 
   std::vector<size_t> order(at.workspaces.size());
@@ -300,11 +328,7 @@ std::string render_estimate_text(const EstimateReport& r, const EstimateRenderOp
   std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) {
     return at.workspaces[a].exclusive_dsize > at.workspaces[b].exclusive_dsize;
   });
-  Table wss({{"workspace", Align::left},
-             {"files", Align::right},
-             {"before", Align::right},
-             {"ZFS no dedup", Align::right},
-             {"unique after dedup", Align::right}});
+  Table wss(group_columns("workspace", "unique after dedup"));
   size_t shown = 0;
   size_t real = 0;
   size_t rows = 0;
@@ -316,12 +340,16 @@ std::string render_estimate_text(const EstimateReport& r, const EstimateRenderOp
     if (options.top != 0 && shown >= options.top) continue;
     ++shown;
     const std::string name = w == 0 ? "(none)" : util::escape_for_terminal(r.files->workspace_names[w - 1]);
-    wss.add_row({name, util::format_count(g.files), bytes(g.allocated_bytes), bytes(g.ref_dsize),
-                 bytes(g.exclusive_dsize) + bound(g.exclusive_bound)});
+    wss.add_row(group_row(name, g, false, w));
   }
-  wss.add_row({"(shared by several)", "", "", "", bytes(at.shared_workspaces_dsize)});
-  out += fmt::format("\nBy workspace ({} workspaces{}; unique: blocks no other workspace references):\n",
-                     real, shown < rows ? fmt::format(", the {} with most unique bytes", shown) : "");
+  shared_row = {"(shared by several)", "", ""};
+  for (const LaneResult& lane : e.lanes) {
+    shared_row.insert(shared_row.end(), {"", bytes(lane.attribution.shared_workspaces_dsize)});
+  }
+  wss.add_row(shared_row);
+  out += fmt::format("\nBy workspace ({} workspaces{}; unique: blocks no other workspace references{}):\n",
+                     real, shown < rows ? fmt::format(", the {} with most unique bytes", shown) : "",
+                     several ? fmt::format(", ordered by {}", rs_text(first.config.recordsize)) : "");
   out += wss.render();
 
   Table alts({{"alternative", Align::left},
@@ -391,35 +419,41 @@ nlohmann::ordered_json estimate_to_json(const EstimateReport& r) {
   doc["after_bytes"] = first.histogram.total.dsize;
   doc["logical_bytes"] = e.logical_bytes;
   doc["files"] = e.files;
+  // Per category and per workspace at one recordsize: the same rows at every level.
+  auto groups_json = [&](const estimate::AttributionResult& at, nlohmann::ordered_json& into) {
+    nlohmann::ordered_json cats = nlohmann::ordered_json::array();
+    for (size_t i = 0; i < at.categories.size(); ++i) {
+      cats.push_back(group_json(r.files->category_names[i], at.categories[i], sampled(r)));
+    }
+    into["categories"] = cats;
+    into["categories_shared_dsize"] = at.shared_categories_dsize;
+    nlohmann::ordered_json wss = nlohmann::ordered_json::array();
+    for (size_t w = 0; w < at.workspaces.size(); ++w) {
+      if (at.workspaces[w].files == 0) continue;
+      nlohmann::ordered_json j =
+          group_json(w == 0 ? "(none)" : r.files->workspace_names[w - 1], at.workspaces[w], sampled(r));
+      j["unique_bytes"] = at.workspaces[w].exclusive_dsize;
+      if (w == 0) j["none"] = true;
+      wss.push_back(j);
+    }
+    into["workspaces"] = wss;
+    into["workspaces_shared_dsize"] = at.shared_workspaces_dsize;
+  };
   nlohmann::ordered_json lanes = nlohmann::ordered_json::array();
   for (const LaneResult& lane : e.lanes) {
-    lanes.push_back({{"recordsize", lane.config.recordsize},
-                     {"after_bytes", lane.histogram.total.dsize},
-                     {"ddt", lane_doc(lane)},
-                     {"blocks", lane.counters.blocks},
-                     {"zero_holes", lane.counters.zero_holes},
-                     {"sparse_holes", lane.counters.sparse_holes},
-                     {"embedded_refs", lane.counters.embedded_refs}});
+    nlohmann::ordered_json l = {{"recordsize", lane.config.recordsize},
+                                {"after_bytes", lane.histogram.total.dsize},
+                                {"ddt", lane_doc(lane)},
+                                {"blocks", lane.counters.blocks},
+                                {"zero_holes", lane.counters.zero_holes},
+                                {"sparse_holes", lane.counters.sparse_holes},
+                                {"embedded_refs", lane.counters.embedded_refs}};
+    groups_json(lane.attribution, l);
+    lanes.push_back(std::move(l));
   }
   doc["recordsizes"] = lanes;
-  const auto& at = e.attribution;
-  nlohmann::ordered_json cats = nlohmann::ordered_json::array();
-  for (size_t i = 0; i < at.categories.size(); ++i) {
-    cats.push_back(group_json(r.files->category_names[i], at.categories[i], sampled(r)));
-  }
-  doc["categories"] = cats;
-  doc["categories_shared_dsize"] = at.shared_categories_dsize;
-  nlohmann::ordered_json wss = nlohmann::ordered_json::array();
-  for (size_t w = 0; w < at.workspaces.size(); ++w) {
-    if (at.workspaces[w].files == 0) continue;
-    nlohmann::ordered_json j =
-        group_json(w == 0 ? "(none)" : r.files->workspace_names[w - 1], at.workspaces[w], sampled(r));
-    j["unique_bytes"] = at.workspaces[w].exclusive_dsize;
-    if (w == 0) j["none"] = true;
-    wss.push_back(j);
-  }
-  doc["workspaces"] = wss;
-  doc["workspaces_shared_dsize"] = at.shared_workspaces_dsize;
+  // The top-level rows: the first recordsize's (the schema's original place for them).
+  groups_json(first.attribution, doc);
   nlohmann::ordered_json alts = nlohmann::ordered_json::array();
   for (const Alternative& a : estimate_alternatives(r)) {
     alts.push_back({{"name", a.name}, {"after_bytes", a.after_bytes}, {"saved_bytes", a.saved_bytes},

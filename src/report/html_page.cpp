@@ -233,15 +233,33 @@ std::string estimate_group_table(const Json& doc, std::string_view key, std::str
                     {{num(rows[i], "before_bytes"), pointer_join(p, "before_bytes"), 0}}});
   }
   out += svg_bar_chart(bars, {}, std::string(title) + ": allocated bytes today");
-  out += "<table class=\"sortable\">" +
-         table_head({"name", "#files", "#before", "#referenced (after)", "#exclusive (after)"}) + "<tbody>\n";
+  // Further recordsizes: their exclusive bytes, when the document has rows lining up with these.
+  const auto& lanes = array_at(doc, "recordsizes");
+  std::vector<size_t> extra;
+  for (size_t l = 1; l < lanes.size(); ++l) {
+    if (lanes[l].contains(key) && lanes[l][std::string(key)].is_array() && lanes[l][std::string(key)].size() == rows.size()) {
+      extra.push_back(l);
+    }
+  }
+  std::vector<std::string> heads{"name", "#files", "#before", "#referenced (after)", "#exclusive (after)"};
+  if (!extra.empty()) {
+    heads[3] = fmt::format("#referenced (after, recordsize {})", u64_at(lanes[0], "recordsize"));
+    heads[4] = fmt::format("#exclusive (after, recordsize {})", u64_at(lanes[0], "recordsize"));
+  }
+  for (size_t l : extra) heads.push_back(fmt::format("#exclusive (recordsize {})", u64_at(lanes[l], "recordsize")));
+  out += "<table class=\"sortable\">" + table_head(heads) + "<tbody>\n";
   for (size_t i = 0; i < rows.size() && i < k_max_rows; ++i) {
     const std::string p = pointer_join(pointer_join("", key), i);
     out += "<tr>" + path_cell(rows[i].value("name", Json())) +
            number_cell(pointer_join(p, "files"), num(rows[i], "files"), NumberKind::count) +
            number_cell(pointer_join(p, "before_bytes"), num(rows[i], "before_bytes"), NumberKind::bytes) +
            number_cell(pointer_join(p, "referenced_dsize"), num(rows[i], "referenced_dsize"), NumberKind::bytes) +
-           number_cell(pointer_join(p, "exclusive_dsize"), num(rows[i], "exclusive_dsize"), NumberKind::bytes) + "</tr>\n";
+           number_cell(pointer_join(p, "exclusive_dsize"), num(rows[i], "exclusive_dsize"), NumberKind::bytes);
+    for (size_t l : extra) {
+      const std::string lp = pointer_join(pointer_join(pointer_join(pointer_join("/recordsizes", l), key), i), "exclusive_dsize");
+      out += number_cell(lp, num(lanes[l][std::string(key)][i], "exclusive_dsize"), NumberKind::bytes);
+    }
+    out += "</tr>\n";
   }
   return out + "</tbody></table>\n" + more_rows_note(std::min(rows.size(), k_max_rows), rows.size());
 }

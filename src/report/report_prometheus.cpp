@@ -5,6 +5,8 @@
 
 #include <fmt/format.h>
 
+#include <tuple>
+
 namespace wsd::report {
 
 namespace {
@@ -103,6 +105,22 @@ void estimate_metrics(const Json& doc, MetricWriter& m) {
       lf.emplace_back("format", format);
       m.gauge("wsdedup_estimate_ddt_ram_bytes", "RAM the modelled dedup table needs, legacy and fast-dedup format.",
               d(u64_at(ram, format)), lf);
+    }
+    // Per category and workspace at this recordsize (documents from older versions lack them;
+    // the unlabelled-by-recordsize families below are the first recordsize's).
+    for (const auto& [key, label, what] : {std::tuple{"categories", "category", "category"},
+                                           std::tuple{"workspaces", "workspace", "workspace"}}) {
+      if (!lane.contains(key)) continue;
+      for (const auto& g : array_at(lane, key)) {
+        Labels lg = l;
+        lg.emplace_back(label, path_bytes(g.value("name", Json())));
+        m.gauge(fmt::format("wsdedup_estimate_recordsize_{}_referenced_bytes", what),
+                fmt::format("Modelled DSIZE the {} references without dedup, per recordsize.", what),
+                d(u64_at(g, "referenced_dsize")), lg);
+        m.gauge(fmt::format("wsdedup_estimate_recordsize_{}_exclusive_bytes", what),
+                fmt::format("Modelled DSIZE only this {} references after dedup, per recordsize.", what),
+                d(u64_at(g, "exclusive_dsize")), lg);
+      }
     }
   }
   for (const auto& a : array_at(doc, "alternatives")) {

@@ -83,14 +83,32 @@ std::string estimate_text(const Json& doc, util::ExactBytes exact) {
                   bytes(u64_at(a, "saved_bytes")), util::escape_for_terminal(string_at(a, "basis"))});
   }
   out += "\n" + alts.render();
+  // Per category and workspace: the top-level rows (first recordsize), plus the exclusive
+  // bytes at each further recordsize when the document has them (older documents lack them).
+  const auto& lane_docs = array_at(doc, "recordsizes");
   for (const char* key : {"categories", "workspaces"}) {
     const auto& rows = array_at(doc, key);
-    Table t({{key, Align::left}, {"files", Align::right}, {"before", Align::right},
-             {"referenced", Align::right}, {"exclusive", Align::right}});
+    std::vector<const Json*> extra; // further lanes whose rows line up with the top level
+    for (size_t l = 1; l < lane_docs.size(); ++l) {
+      if (lane_docs[l].contains(key) && lane_docs[l][key].is_array() && lane_docs[l][key].size() == rows.size()) {
+        extra.push_back(&lane_docs[l][key]);
+      }
+    }
+    const std::string first_rs = lane_docs.empty() || extra.empty() ? std::string()
+                                                                     : " " + bytes(u64_at(lane_docs[0], "recordsize"));
+    std::vector<std::pair<std::string, Align>> cols{{key, Align::left}, {"files", Align::right}, {"before", Align::right},
+                                                    {"referenced" + first_rs, Align::right},
+                                                    {"exclusive" + first_rs, Align::right}};
+    for (size_t l = 0; l < extra.size(); ++l) {
+      cols.emplace_back("exclusive " + bytes(u64_at(lane_docs[l + 1], "recordsize")), Align::right);
+    }
+    Table t(cols);
     for (size_t i = 0; i < rows.size() && i < k_top; ++i) {
-      t.add_row({shown_path(rows[i].value("name", Json())), util::format_count(u64_at(rows[i], "files")),
-                 bytes(u64_at(rows[i], "before_bytes")), bytes(u64_at(rows[i], "referenced_dsize")),
-                 bytes(u64_at(rows[i], "exclusive_dsize"))});
+      std::vector<std::string> row{shown_path(rows[i].value("name", Json())), util::format_count(u64_at(rows[i], "files")),
+                                   bytes(u64_at(rows[i], "before_bytes")), bytes(u64_at(rows[i], "referenced_dsize")),
+                                   bytes(u64_at(rows[i], "exclusive_dsize"))};
+      for (const Json* lane_rows : extra) row.push_back(bytes(u64_at((*lane_rows)[i], "exclusive_dsize")));
+      t.add_row(row);
     }
     out += "\n" + t.render() + more_line(std::min(rows.size(), k_top), rows.size(), key);
   }

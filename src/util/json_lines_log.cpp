@@ -19,17 +19,40 @@ JsonLinesLog::JsonLinesLog(const std::string& path) : m_path(path) {
   const int fd = ::open(path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
   if (fd < 0) throw util::Fatal(util::describe_error("open", path, errno));
   m_fd = util::Fd(fd);
+  m_pid = static_cast<long>(::getpid());
 }
 
-void JsonLinesLog::append(nlohmann::ordered_json line, Durability durability) {
-  if (!m_fd) return;
-  nlohmann::ordered_json out;
-  out["time"] = std::chrono::duration_cast<std::chrono::milliseconds>(
-                    std::chrono::system_clock::now().time_since_epoch())
-                    .count();
-  out["pid"] = ::getpid();
-  for (auto& [k, v] : line.items()) out[k] = v;
-  const std::string text = out.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace) + "\n";
+JsonLinesLog::JsonLinesLog(JsonLinesLog&& other) noexcept
+    : m_fd(std::move(other.m_fd)), m_path(std::move(other.m_path)), m_pending(std::move(other.m_pending)),
+      m_pid(other.m_pid) {
+  other.m_pending.clear();
+}
+
+JsonLinesLog& JsonLinesLog::operator=(JsonLinesLog&& other) noexcept {
+  if (this != &other) {
+    try {
+      flush();
+    } catch (const util::Fatal&) {
+      // nothing better to do with lines of a log being replaced
+    }
+    m_fd = std::move(other.m_fd);
+    m_path = std::move(other.m_path);
+    m_pending = std::move(other.m_pending);
+    other.m_pending.clear();
+    m_pid = other.m_pid;
+  }
+  return *this;
+}
+
+JsonLinesLog::~JsonLinesLog() {
+  try {
+    flush();
+  } catch (const util::Fatal&) {
+    // a destructor cannot report; flush() explicitly to see the error
+  }
+}
+
+void JsonLinesLog::write_all(const std::string& text) {
   size_t done = 0;
   while (done < text.size()) {
     const ssize_t n = ::write(m_fd.get(), text.data() + done, text.size() - done);
@@ -39,6 +62,27 @@ void JsonLinesLog::append(nlohmann::ordered_json line, Durability durability) {
     }
     done += static_cast<size_t>(n);
   }
+}
+
+void JsonLinesLog::flush() {
+  if (!m_fd || m_pending.empty()) return;
+  std::string text;
+  text.swap(m_pending);
+  write_all(text);
+}
+
+void JsonLinesLog::append(nlohmann::ordered_json line, Durability durability) {
+  if (!m_fd) return;
+  nlohmann::ordered_json out;
+  out["time"] = std::chrono::duration_cast<std::chrono::milliseconds>(
+                    std::chrono::system_clock::now().time_since_epoch())
+                    .count();
+  out["pid"] = m_pid;
+  for (auto& [k, v] : line.items()) out[k] = v;
+  m_pending += out.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace);
+  m_pending += '\n';
+  if (durability == Durability::batched) return;
+  flush();
   if (durability == Durability::synced && ::fdatasync(m_fd.get()) != 0)
     throw util::Fatal(util::describe_error("fdatasync", m_path, errno));
 }

@@ -7,6 +7,7 @@
 #include "fs/roots.hpp"
 #include "util/error.hpp"
 #include "util/escape.hpp"
+#include "verify/pair_compare.hpp"
 #include "verify/tree_listing.hpp"
 
 #include <algorithm>
@@ -14,7 +15,9 @@
 #include <cstring>
 #include <chrono>
 #include <fmt/format.h>
+#include <future>
 #include <sys/sysmacros.h>
+#include <optional>
 #include <unordered_map>
 
 namespace wsd::verify {
@@ -44,10 +47,11 @@ struct Pair {
 
 class Comparison {
 public:
+  // `snapshot`: the catalog's whole-file rows (loaded while the trees were listed), or null.
   Comparison(const fs::RootSet& roots, const Listings& listings, const VerifyOptions& options,
-             VerifyReport& report)
+             const catalog::Catalog::Snapshot* snapshot, VerifyReport& report)
       : m_roots(roots), m_src(listings.trees.front().nodes), m_dst(listings.trees.back().nodes),
-        m_options(options), m_report(report) {}
+        m_options(options), m_snapshot(snapshot), m_report(report) {}
 
   void merge() {
     size_t i = 0, j = 0;
@@ -128,23 +132,51 @@ public:
     }
   }
 
-  // Reads what must be read: one job per inode and side, all in one pipeline run.
+  // Reads what must be read. Where the catalog has fresh rows for both files of a pair, their
+  // digests answer without a read; where it has one, the other file is read and hashed (and
+  // its row stored); sparse large files go through the content pipeline (it skips holes);
+  // every other pair is read side by side and compared byte for byte (with a catalog also
+  // hashed as read, and a row stored for each side, so the next run reads neither file).
   void compare_content(VerifyProgress* progress) {
-    struct ContentPair {
-      size_t pair;
-      uint64_t src_job;
-      uint64_t dst_job;
+    const auto dst_root = static_cast<uint32_t>(m_roots.size() - 1);
+    constexpr uint64_t k_sparse_min = uint64_t{1} << 20;
+    std::vector<size_t> candidates;
+    for (size_t p = 0; p < m_pairs.size(); ++p) {
+      const Node& s = m_src[m_pairs[p].src];
+      const Node& t = m_dst[m_pairs[p].dst];
+      if (!s.st.is_regular() || s.st.size != t.st.size || s.st.size == 0) continue;
+      if (s.st.dev == t.st.dev && s.st.ino == t.st.ino) continue; // the same inode
+      candidates.push_back(p);
+    }
+
+    // The catalog's rows, looked up once for both sides.
+    std::optional<catalog::FilesystemIds> ids;
+    if (m_options.catalog) ids.emplace(m_roots);
+    const catalog::Catalog::Snapshot* snapshot = m_snapshot;
+    const auto row_of = [&](const Node& n) -> std::optional<std::string_view> {
+      if (!snapshot || n.st.mtime_ns == 0 || snapshot->size() == 0) return std::nullopt;
+      const auto row = snapshot->find(catalog::FileIdentity::of(ids->of(n.st.dev), n.st));
+      if (!row) return std::nullopt;
+      return row->value;
     };
-    // Jobs name a directory and a file name, so each reader opens a directory once and its
-    // files relative to it; SRC's jobs come first, then DST's, each tree in its path order
-    // (interleaving the trees would reopen a directory for every file).
-    std::vector<content::FileJob> src_jobs, dst_jobs;
-    std::vector<ContentPair> to_check;
-    std::unordered_map<fs::InodeKey, uint64_t, fs::InodeKeyHash> job_of_src, job_of_dst;
+
+    // Hash jobs (one per inode and side), for pairs the catalog half answers and sparse ones.
+    struct HashedPair {
+      size_t pair = 0;
+      uint64_t src_job = UINT64_MAX; // UINT64_MAX: the side's digest is `src_row`/`dst_row`
+      uint64_t dst_job = UINT64_MAX;
+      std::string_view src_row;
+      std::string_view dst_row;
+    };
+    std::vector<content::FileJob> jobs;
+    std::vector<HashedPair> hashed;
+    std::vector<PairTask> pairwise;
+    std::vector<size_t> pairwise_pair;
+    std::unordered_map<fs::InodeKey, uint64_t, fs::InodeKeyHash> job_of[2];
     std::vector<std::string_view> dir_paths; // root-relative, shared by both trees
     std::unordered_map<std::string_view, uint32_t> dir_ids;
-    const auto job_for = [&](const Node& n, uint32_t root, auto& index, std::vector<content::FileJob>& jobs) {
-      auto [it, inserted] = index.try_emplace(fs::InodeKey{n.st.dev, n.st.ino}, jobs.size());
+    const auto job_for = [&](const Node& n, int side) {
+      auto [it, inserted] = job_of[side].try_emplace(fs::InodeKey{n.st.dev, n.st.ino}, jobs.size());
       if (inserted) {
         const std::string_view path = n.rel_path;
         const size_t slash = path.rfind('/');
@@ -152,27 +184,82 @@ public:
         const std::string_view name = slash == std::string_view::npos ? path : path.substr(slash + 1);
         auto [d, fresh] = dir_ids.try_emplace(parent, static_cast<uint32_t>(dir_paths.size()));
         if (fresh) dir_paths.push_back(parent);
-        jobs.push_back(content::FileJob::in_dir(jobs.size(), root, d->second, name, n.st));
+        jobs.push_back(content::FileJob::in_dir(jobs.size(), side == 0 ? 0 : dst_root, d->second, name, n.st));
       }
       return it->second;
     };
-    const auto dst_root = static_cast<uint32_t>(m_roots.size() - 1);
-    for (size_t p = 0; p < m_pairs.size(); ++p) {
+    for (const size_t p : candidates) {
       const Node& s = m_src[m_pairs[p].src];
       const Node& t = m_dst[m_pairs[p].dst];
-      if (!s.st.is_regular() || s.st.size != t.st.size || s.st.size == 0) continue;
-      if (s.st.dev == t.st.dev && s.st.ino == t.st.ino) continue; // the same inode
-      to_check.push_back({p, job_for(s, 0, job_of_src, src_jobs), job_for(t, dst_root, job_of_dst, dst_jobs)});
+      const auto src_row = row_of(s);
+      const auto dst_row = row_of(t);
+      if (src_row && dst_row) {
+        m_report.catalog_hits += 2;
+        if (*src_row != *dst_row)
+          add(diff_for(m_pairs[p]), "content",
+              fmt::format("same size ({} bytes), different content", s.st.size));
+        continue;
+      }
+      const bool sparse = s.st.size >= k_sparse_min &&
+                          (s.st.allocated_bytes() < s.st.size || t.st.allocated_bytes() < t.st.size);
+      if (src_row || dst_row || sparse) {
+        HashedPair h;
+        h.pair = p;
+        if (src_row) {
+          ++m_report.catalog_hits;
+          h.src_row = *src_row;
+        } else {
+          h.src_job = job_for(s, 0);
+        }
+        if (dst_row) {
+          ++m_report.catalog_hits;
+          h.dst_row = *dst_row;
+        } else {
+          h.dst_job = job_for(t, 1);
+        }
+        hashed.push_back(h);
+        continue;
+      }
+      pairwise.push_back({&s, &t});
+      pairwise_pair.push_back(p);
     }
-    const uint64_t dst_offset = src_jobs.size();
-    std::vector<content::FileJob> jobs = std::move(src_jobs);
-    jobs.reserve(jobs.size() + dst_jobs.size());
-    for (content::FileJob& j : dst_jobs) {
-      j.id += dst_offset;
-      jobs.push_back(std::move(j));
-    }
-    for (ContentPair& c : to_check) c.dst_job += dst_offset;
     if (progress) progress->phase.store(1, std::memory_order_relaxed);
+
+    // Side by side, byte for byte.
+    PairCompareOptions po;
+    po.threads = m_options.read_threads;
+    po.cross_fs = m_options.walk.cross_fs;
+    // With a catalog, what is read is hashed too, so the next run reads neither file.
+    po.hash = m_options.catalog ? HashWhileComparing::yes : HashWhileComparing::no;
+    std::vector<PairResult> pair_results;
+    const PairCompareStats ps =
+        compare_pairs(m_roots, pairwise, po, pair_results, progress ? &progress->content : nullptr);
+    m_report.files_hashed += ps.files;
+    m_report.bytes_hashed += ps.bytes;
+    for (size_t k = 0; k < pairwise.size(); ++k) {
+      const PairResult& r = pair_results[k];
+      Pair& pair = m_pairs[pairwise_pair[k]];
+      if (r.hashed) {
+        store_row(*pairwise[k].src, 0, r.digests[0], r.read_started_ns, *ids);
+        store_row(*pairwise[k].dst, dst_root, r.digests[1], r.read_started_ns, *ids);
+      }
+      if (r.outcome == PairOutcome::different) {
+        add(diff_for(pair), "content",
+            fmt::format("same size ({} bytes), different content", pairwise[k].src->st.size));
+      } else if (r.outcome == PairOutcome::error || r.outcome == PairOutcome::changed) {
+        const Node& n = r.side == 0 ? *pairwise[k].src : *pairwise[k].dst;
+        const std::string path = m_roots.display_path(r.side == 0 ? 0 : dst_root, n.rel_path);
+        if (r.outcome == PairOutcome::error)
+          m_report.errors.push_back({path, r.op, util::errno_text(r.err)});
+        else
+          m_report.errors.push_back({path, "read", "changed while being verified"});
+      }
+    }
+
+    if (m_options.catalog) m_options.catalog->flush();
+
+    // Through the content pipeline: hashed, rows stored for the next run.
+    if (jobs.empty()) return;
     content::DigestTable table(jobs.size());
     std::vector<content::ReadResult> results;
     content::ReaderOptions ro;
@@ -182,10 +269,9 @@ public:
     const content::CachedHashStats cached = content::hash_with_catalog(
         m_roots, jobs, ro, m_options.catalog, table, &results,
         progress ? &progress->content : nullptr);
-    const content::ReaderStats& stats = cached.reader;
-    m_report.catalog_hits = cached.catalog_hits;
-    m_report.files_hashed = stats.files;
-    m_report.bytes_hashed = stats.bytes; // data read; holes are hashed as zeros without reading
+    m_report.catalog_hits += cached.catalog_hits;
+    m_report.files_hashed += cached.reader.files;
+    m_report.bytes_hashed += cached.reader.bytes; // data read; holes are hashed as zeros without reading
     std::vector<bool> reported(results.size(), false);
     const auto ok = [&](uint64_t job, uint32_t root, const Node& n) {
       const content::ReadResult& r = results[job];
@@ -201,13 +287,20 @@ public:
       }
       return false;
     };
-    for (const ContentPair& c : to_check) {
-      const Node& s = m_src[m_pairs[c.pair].src];
-      const Node& t = m_dst[m_pairs[c.pair].dst];
-      const bool src_ok = ok(c.src_job, 0, s);
-      const bool dst_ok = ok(c.dst_job, dst_root, t);
-      if (src_ok && dst_ok && !(table.digests[c.src_job] == table.digests[c.dst_job]))
-        add(diff_for(m_pairs[c.pair]), "content",
+    for (const HashedPair& h : hashed) {
+      const Node& s = m_src[m_pairs[h.pair].src];
+      const Node& t = m_dst[m_pairs[h.pair].dst];
+      const bool src_ok = h.src_job == UINT64_MAX || ok(h.src_job, 0, s);
+      const bool dst_ok = h.dst_job == UINT64_MAX || ok(h.dst_job, dst_root, t);
+      if (!src_ok || !dst_ok) continue;
+      const std::string src_value = h.src_job == UINT64_MAX
+                                        ? std::string(h.src_row)
+                                        : content::digest_row_value(table.digests[h.src_job]);
+      const std::string dst_value = h.dst_job == UINT64_MAX
+                                        ? std::string(h.dst_row)
+                                        : content::digest_row_value(table.digests[h.dst_job]);
+      if (src_value != dst_value)
+        add(diff_for(m_pairs[h.pair]), "content",
             fmt::format("same size ({} bytes), different content", s.st.size));
     }
   }
@@ -218,6 +311,20 @@ public:
   }
 
 private:
+  // Queues the catalog row of a file read (and hashed) at `read_started_ns`, when the
+  // catalog would trust it (catalog::row_is_fresh: hashed 2 s after its last change).
+  void store_row(const Node& n, uint32_t root, const content::Digest128& digest,
+                 int64_t read_started_ns, const catalog::FilesystemIds& ids) {
+    if (n.st.mtime_ns == 0) return; // no usable identity (as content/cached_hashes)
+    catalog::Row row;
+    row.id = catalog::FileIdentity::of(ids.of(n.st.dev), n.st);
+    row.computed_ns = read_started_ns;
+    if (!catalog::row_is_fresh(row, row.id)) return; // a later load would drop it anyway
+    row.value = content::digest_row_value(digest);
+    m_options.catalog->put(content::hash_kind(content::ReadScope::whole), "", std::move(row),
+                           ids.stored_path(root, n.st.dev, n.rel_path));
+  }
+
   Difference one_sided(const std::vector<Node>& nodes, size_t i, DiffKind kind) {
     Difference d;
     d.path = nodes[i].rel_path;
@@ -322,6 +429,7 @@ private:
   const std::vector<Node>& m_src;
   const std::vector<Node>& m_dst;
   const VerifyOptions& m_options;
+  const catalog::Catalog::Snapshot* m_snapshot;
   VerifyReport& m_report;
   std::vector<Pair> m_pairs;
 };
@@ -370,21 +478,26 @@ VerifyReport verify_trees(const std::string& src, const std::string& dst,
   report.dst = roots[roots.size() - 1].display;
   report.metadata = options.metadata == CompareMetadata::yes;
 
+  // The catalog's rows are loaded (SQLite reads, decoding) while the trees are listed.
+  std::future<catalog::Catalog::Snapshot> loading;
+  if (options.catalog)
+    loading = std::async(std::launch::async, [catalog = options.catalog] {
+      return catalog->load(content::hash_kind(content::ReadScope::whole), "");
+    });
   const auto walk_start = Clock::now();
   Listings listings = list_trees(
       roots, options.walk,
       options.metadata == CompareMetadata::yes ? ReadXattrs::yes : ReadXattrs::no,
-      progress ? &progress->walk : nullptr);
-  for (auto& tree : listings.trees)
-    std::sort(tree.nodes.begin(), tree.nodes.end(),
-              [](const Node& a, const Node& b) { return path_less(a.rel_path, b.rel_path); });
+      progress ? &progress->walk : nullptr, ListingOrder::component);
   for (auto& e : listings.errors) report.errors.push_back({e.path, e.op, e.message});
   report.src_entries = listings.trees.front().nodes.size();
   report.dst_entries = listings.trees.back().nodes.size();
   report.walk_seconds = seconds_since(walk_start);
 
   const auto content_start = Clock::now();
-  Comparison comparison(roots, listings, options, report);
+  std::optional<catalog::Catalog::Snapshot> snapshot;
+  if (loading.valid()) snapshot.emplace(loading.get());
+  Comparison comparison(roots, listings, options, snapshot ? &*snapshot : nullptr, report);
   comparison.merge();
   comparison.compare_hardlinks();
   comparison.compare_content(progress);

@@ -1,8 +1,11 @@
 #pragma once
 // `verify SRC DST`: are two trees the same? One walk lists both, a merge in path order
-// pairs their entries, one run of the content pipeline hashes (XXH3-128) the regular files
-// whose sizes agree, SRC and DST together; hardlink structure is compared in both
-// directions among the paths both trees have.
+// pairs their entries; regular files whose sizes agree are compared by catalog digests where
+// both have fresh rows, hashed (XXH3-128, content pipeline) on the side without a row where
+// one has, likewise when sparse, and otherwise read side by side and compared byte for byte
+// (verify/pair_compare; with a catalog also hashed as read and a row stored for each side,
+// so the next run reads neither); hardlink structure is compared in both directions among
+// the paths both trees have. The catalog's rows are loaded while the trees are listed.
 
 #include "catalog/catalog.hpp"
 #include "content/content_reader.hpp"
@@ -58,9 +61,9 @@ struct VerifyReport {
   uint64_t src_entries = 0;
   uint64_t dst_entries = 0;
   uint64_t paired = 0;          // paths in both trees (with the roots)
-  uint64_t files_hashed = 0;    // inodes read, both sides
+  uint64_t files_hashed = 0;    // files read, both sides
   uint64_t catalog_hits = 0;    // files whose hash came from the catalog, not read
-  uint64_t bytes_hashed = 0;   // data bytes read (holes excluded)
+  uint64_t bytes_hashed = 0;   // data bytes read, both sides (holes excluded)
   uint64_t hardlinked_paths = 0; // paired paths with more than one link on either side
   double walk_seconds = 0;
   double content_seconds = 0;

@@ -32,7 +32,13 @@ struct ListingError {
   std::string message;
 };
 
-/// One tree's entries sorted bytewise by rel_path.
+/// The order of TreeListing::nodes.
+enum class ListingOrder {
+  bytewise,  // std::string's operator<
+  component, // verify::path_less ("a/b" before "a-b"): a directory's descendants follow it
+};
+
+/// One tree's entries sorted by rel_path (bytewise unless list_trees was asked otherwise).
 struct TreeListing {
   std::vector<Node> nodes;
 };
@@ -43,9 +49,10 @@ struct Listings {
   fs::WalkStats walk;
 };
 
-/// Walks every root of `roots` once (in one parallel walk) and lists it.
+/// Walks every root of `roots` once (in one parallel walk) and lists it, each tree's nodes
+/// sorted in `order`.
 Listings list_trees(const fs::RootSet& roots, const fs::WalkOptions& options, ReadXattrs xattrs,
-                    fs::WalkProgress* progress);
+                    fs::WalkProgress* progress, ListingOrder order = ListingOrder::bytewise);
 
 /// True for trusted.SGI_ACL_FILE/DEFAULT: XFS's second view of the POSIX ACLs that
 /// system.posix_acl_* already carry; read_xattrs skips them.

@@ -121,6 +121,26 @@ test_rows_written_within_the_trust_delay_are_not_trusted() {
   assert_eq 0 "$(json .stats.bytes_read <<<"$out")" "trusted once hashed 2 s after the change"
 }
 
+test_cdc_chunks_are_cached() {
+  local reference out
+  reference=$(est --no-catalog --cdc)
+  out=$(stats --cdc)
+  [[ $(json .stats.bytes_read <<<"$out") -gt 0 ]] || fail "no CDC rows yet: must read"
+  out=$(stats --cdc)
+  assert_eq 0 "$(json .stats.bytes_read <<<"$out")" "a CDC re-run reads nothing"
+  assert_eq 0 "$(json .stats.catalog_misses <<<"$out")" "every file from the catalog"
+  assert_eq "$reference" "$(est_cat --cdc)" "CDC answer as without the catalog"
+  # A changed file is read again, its chunks replaced.
+  head -c 40000 /dev/urandom >>"$TREE/zeros-and-data"
+  sleep 2.2
+  out=$(stats --cdc)
+  assert_eq 1 "$(json .stats.files_read <<<"$out")" "only the changed file is read"
+  assert_eq "$(est --no-catalog --cdc)" "$(est_cat --cdc)" "same as without the catalog after the change"
+  # The run without --cdc still replays everything (its rows were stored alongside).
+  out=$(stats)
+  assert_eq 0 "$(json .stats.bytes_read <<<"$out")" "non-CDC rows stored by the CDC run serve"
+}
+
 test_writes_are_batched() {
   local out
   rm -f "$CAT" "$CAT-wal" "$CAT-shm"
@@ -141,5 +161,6 @@ run_test test_touch_back_in_time_is_read_again
 run_test test_cp_a_copies_are_new_inodes
 run_test test_reused_inode_is_not_trusted
 run_test test_rows_written_within_the_trust_delay_are_not_trusted
+run_test test_cdc_chunks_are_cached
 run_test test_writes_are_batched
 finish

@@ -132,6 +132,54 @@ test_workspace_unique_bytes_and_categories() {
     "$(json '([.workspaces[].unique_bytes] | add) + .workspaces_shared_dsize' <<<"$out")" "workspace rows + shared = after"
 }
 
+test_categories_and_workspaces_per_recordsize() {
+  # b repeats the first 64 KiB of a (node_modules, w1) in another category and workspace:
+  # at 16K, 4 of the 8 blocks of each file are shared; at 128K each file is one block of
+  # its own. Compression off, ashift 12: DSIZE = LSIZE.
+  local d=$TESTDIR/perrs
+  mkdir -p "$d/w1/node_modules/p" "$d/w2"
+  head -c 131072 /dev/urandom >"$d/w1/node_modules/p/a"
+  { head -c 65536 "$d/w1/node_modules/p/a"; head -c 65536 /dev/urandom; } >"$d/w2/b"
+  local out
+  out=$(est "$d" --compression off --recordsize 16K,128K --json)
+  lane() { json ".recordsizes[] | select(.recordsize==$1) | $2" <<<"$out"; }
+  assert_eq 65536 "$(lane 16384 '.categories[] | select(.name=="node_modules") | .exclusive_dsize')" "16K node_modules exclusive"
+  assert_eq 65536 "$(lane 16384 '.categories[] | select(.name=="other") | .exclusive_dsize')" "16K other exclusive"
+  assert_eq 65536 "$(lane 16384 .categories_shared_dsize)" "16K shared by categories"
+  assert_eq 65536 "$(lane 16384 '.workspaces[] | select(.name=="w2") | .unique_bytes')" "16K w2 unique"
+  assert_eq 65536 "$(lane 16384 .workspaces_shared_dsize)" "16K shared by workspaces"
+  assert_eq 131072 "$(lane 131072 '.categories[] | select(.name=="node_modules") | .exclusive_dsize')" "128K node_modules exclusive"
+  assert_eq 131072 "$(lane 131072 '.categories[] | select(.name=="other") | .exclusive_dsize')" "128K other exclusive"
+  assert_eq 0 "$(lane 131072 .categories_shared_dsize)" "128K shared by categories"
+  assert_eq 131072 "$(lane 131072 '.workspaces[] | select(.name=="w1") | .unique_bytes')" "128K w1 unique"
+  assert_eq 0 "$(lane 131072 .workspaces_shared_dsize)" "128K shared by workspaces"
+  # Each lane adds up to its own after_bytes; the top-level rows are the first lane's.
+  local rs
+  for rs in 16384 131072; do
+    assert_eq "$(lane $rs .after_bytes)" "$(lane $rs '([.categories[].exclusive_dsize] | add) + .categories_shared_dsize')" "$rs: category rows + shared = after"
+  done
+  assert_eq "$(lane 16384 .categories)" "$(json .categories <<<"$out")" "top-level rows = first recordsize"
+  assert_eq 131072 "$(json '.categories[] | select(.name=="node_modules") | .referenced_dsize' <<<"$out")" "referenced at 16K"
+  # The same run with the lanes the other way round gives the same rows per recordsize.
+  local swapped
+  swapped=$(est "$d" --compression off --recordsize 128K,16K --json)
+  assert_eq "$(lane 16384 .workspaces)" "$(json '.recordsizes[] | select(.recordsize==16384) | .workspaces' <<<"$swapped")" "16K rows independent of lane order"
+  assert_eq "$(lane 131072 .categories)" "$(json .categories <<<"$swapped")" "top level follows the first recordsize"
+  # The human tables name each recordsize; report re-renders the per-lane exclusive bytes.
+  local text
+  text=$(est "$d" --compression off --recordsize 16K,128K --bytes)
+  assert_contains "$text" "By category (recordsize 16K, 128K):" "category heading"
+  assert_contains "$(grep -E '^node_modules ' <<<"$text")" "65536" "16K exclusive column"
+  [[ $(grep -E '^node_modules ' <<<"$text" | awk '{print $NF}') == 131072 ]] || fail "128K exclusive column: $(grep -E '^node_modules ' <<<"$text")"
+  [[ $(grep -E '^w2 ' <<<"$text" | awk '{print $(NF-2), $NF}') == "65536 131072" ]] || fail "workspace row: $(grep -E '^w2 ' <<<"$text")"
+  printf '%s' "$out" >"$TESTDIR/perrs.json"
+  text=$("$WSDEDUP" report --bytes "$TESTDIR/perrs.json")
+  [[ $(grep -E '^node_modules ' <<<"$text" | awk '{print $(NF-1), $NF}') == "65536 131072" ]] || fail "report row: $(grep -E '^node_modules ' <<<"$text")"
+  "$WSDEDUP" report --prometheus "$TESTDIR/perrs.prom" "$TESTDIR/perrs.json"
+  assert_contains "$(cat "$TESTDIR/perrs.prom")" 'recordsize="131072",compression="off",category="other"} 131072' "prometheus per recordsize"
+  assert_contains "$(cat "$TESTDIR/perrs.prom")" 'recordsize="16384",compression="off",category="other"} 65536' "prometheus 16K"
+}
+
 test_cdc() {
   local out
   out=$(est "$HAND" --compression off --cdc --json)
@@ -238,6 +286,7 @@ run_test test_small_files_and_sector_rounding
 run_test test_sparse_and_zero_blocks_per_profile
 run_test test_whole_file_savings_equal_du_of_duplicates
 run_test test_workspace_unique_bytes_and_categories
+run_test test_categories_and_workspaces_per_recordsize
 run_test test_cdc
 run_test test_same_result_on_any_thread_count
 run_test test_sample_close_to_full

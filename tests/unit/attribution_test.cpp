@@ -70,7 +70,7 @@ TEST(Attribution, UniqueBytesPerWorkspace) {
   model::ModelOptions o;
   o.compression = {model::Compression::off, 0};
   model::ZfsModel model(o);
-  Attribution attribution(model, 0, files);
+  Attribution attribution(model, files);
   {
     auto feeder = model.make_feeder();
     auto observer = attribution.make_thread();
@@ -92,7 +92,9 @@ TEST(Attribution, UniqueBytesPerWorkspace) {
     feeder->data(0, as_bytes(own));
     feeder->end_file(model::FileOutcome::discard);
   }
-  const AttributionResult r = attribution.finish(model::BlockSampler(1.0));
+  const std::vector<AttributionResult> lanes = attribution.finish(model::BlockSampler(1.0));
+  ASSERT_EQ(lanes.size(), 1u);
+  const AttributionResult& r = lanes[0];
   EXPECT_EQ(r.workspaces[1].exclusive_dsize, 4096u);  // w1: only its own file
   EXPECT_EQ(r.workspaces[2].exclusive_dsize, 0u);     // w2: the shared block only
   EXPECT_EQ(r.shared_workspaces_dsize, 12288u);
@@ -101,6 +103,61 @@ TEST(Attribution, UniqueBytesPerWorkspace) {
   EXPECT_EQ(r.workspaces[2].files, 1u);
   EXPECT_EQ(r.categories[2].exclusive_dsize, 12288u + 4096u);
   EXPECT_EQ(r.shared_categories_dsize, 0u);
+}
+
+// Every recordsize is attributed on its own: a file that shares its first 64 KiB with a
+// file of another category shares four 16K blocks but no 128K block.
+TEST(Attribution, EveryRecordsizeOnItsOwn) {
+  scan::FileList files;
+  files.workspace_names = {"w1", "w2"};
+  files.category_names = {"node_modules", ".git", "other"};
+  scan::FileEntry a;
+  a.workspace = 1;
+  a.category = 0; // node_modules
+  a.st.size = 131072;
+  scan::FileEntry b = a;
+  b.workspace = 2;
+  b.category = 2; // other
+  files.files = {a, b};
+  model::ModelOptions o;
+  o.compression = {model::Compression::off, 0};
+  o.recordsizes = {16u << 10, 128u << 10};
+  model::ZfsModel model(o);
+  Attribution attribution(model, files);
+  {
+    auto feeder = model.make_feeder();
+    auto observer = attribution.make_thread();
+    feeder->set_observer(observer.get());
+    const std::string first = test::random_bytes(131072, 3);
+    const std::string second = first.substr(0, 65536) + test::random_bytes(65536, 4);
+    observer->set_file(files.files[0]);
+    feeder->add_file(as_bytes(first));
+    observer->file_committed();
+    observer->set_file(files.files[1]);
+    feeder->add_file(as_bytes(second));
+    observer->file_committed();
+  }
+  const std::vector<AttributionResult> lanes = attribution.finish(model::BlockSampler(1.0));
+  ASSERT_EQ(lanes.size(), 2u);
+  // 16K: blocks 0-3 shared, 4-7 each file's own.
+  EXPECT_EQ(lanes[0].categories[0].exclusive_dsize, 65536u);
+  EXPECT_EQ(lanes[0].categories[2].exclusive_dsize, 65536u);
+  EXPECT_EQ(lanes[0].shared_categories_dsize, 65536u);
+  EXPECT_EQ(lanes[0].workspaces[2].exclusive_dsize, 65536u);
+  EXPECT_EQ(lanes[0].shared_workspaces_dsize, 65536u);
+  EXPECT_EQ(lanes[0].categories[0].ref_blocks, 8u);
+  // 128K: one block each, nothing shared.
+  EXPECT_EQ(lanes[1].categories[0].exclusive_dsize, 131072u);
+  EXPECT_EQ(lanes[1].categories[2].exclusive_dsize, 131072u);
+  EXPECT_EQ(lanes[1].shared_categories_dsize, 0u);
+  EXPECT_EQ(lanes[1].shared_workspaces_dsize, 0u);
+  EXPECT_EQ(lanes[1].categories[0].ref_blocks, 1u);
+  // The lane-independent figures are the same in both.
+  for (const AttributionResult& r : lanes) {
+    EXPECT_EQ(r.categories[0].files, 1u);
+    EXPECT_EQ(r.categories[2].logical_bytes, 131072u);
+    EXPECT_EQ(r.categories[0].ref_dsize, 131072u);
+  }
 }
 
 } // namespace

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <fcntl.h>
+#include <filesystem>
 #include <sqlite3.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -96,8 +97,25 @@ TEST(Catalog, PruneDropsRowsOfGoneFiles) {
   auto c = Catalog::open(t / "c.db", nullptr);
   for (uint64_t ino = 1; ino <= 10; ++ino) c->put("k", "", row_for({1, ino, 1, 1, 1}, 5 * k_s, "v"), "p");
   c->put("k", "", row_for({2, 1, 1, 1, 1}, 5 * k_s, "v"), "other filesystem");
-  EXPECT_EQ(c->prune({1}, {{1, 2}, {1, 5}}), 8u);
+  EXPECT_EQ(c->prune({{1, "/"}}, {{1, 2}, {1, 5}}), 8u);
   EXPECT_EQ(c->stats().rows, 3u);
+  c->vacuum();
+}
+
+TEST(Catalog, PruneOfADirectoryDropsOnlyRowsUnderIt) {
+  test::TempDir t;
+  auto c = Catalog::open(t / "c.db", nullptr);
+  c->put("k", "", row_for({1, 1, 1, 1, 1}, 5 * k_s, "v"), "/ws/a/gone");
+  c->put("k", "", row_for({1, 2, 1, 1, 1}, 5 * k_s, "v"), "/ws/a/seen");
+  c->put("k", "", row_for({1, 3, 1, 1, 1}, 5 * k_s, "v"), "/ws/ab/elsewhere");
+  c->put("k", "", row_for({1, 4, 1, 1, 1}, 5 * k_s, "v"), "/ws/b/elsewhere");
+  c->put("k", "", row_for({1, 5, 1, 1, 1}, 5 * k_s, "v"), "relative/unknown");
+  c->put("k", "", row_for({2, 6, 1, 1, 1}, 5 * k_s, "v"), "/ws/a/other-fs");
+  EXPECT_EQ(c->prune({{1, "/ws/a"}}, {{1, 2}}), 1u);
+  EXPECT_EQ(c->stats().rows, 5u);
+  EXPECT_EQ(c->prune({{1, ""}}, {}), 0u) << "an unknown top checks nothing";
+  EXPECT_EQ(c->prune({{1, "/"}}, {{1, 2}}), 3u) << "the top of the filesystem covers every row";
+  EXPECT_EQ(c->stats().rows, 2u);
   c->vacuum();
 }
 
@@ -182,4 +200,140 @@ TEST(Catalog, EnvironmentChoosesTheDefaultPath) {
   EXPECT_EQ(catalog::default_catalog_path(), "/tmp/elsewhere.db");
   ::unsetenv("WSDEDUP_CATALOG");
   EXPECT_NE(catalog::default_catalog_path(), "/tmp/elsewhere.db");
+}
+
+TEST(Catalog, DamageFoundWhileLoadingRowsRebuildsTheCatalog) {
+  test::TempDir t;
+  {
+    auto c = Catalog::open(t / "c.db", nullptr);
+    for (uint64_t ino = 1; ino <= 100; ++ino) c->put("k", "", row_for({1, ino, 1, 1, 1}, 5 * k_s, "v"), "p");
+  }
+  // One byte of a segment changed behind SQLite's back (its pages stay well-formed).
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open((t / "c.db").c_str(), &db), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(db,
+                         "UPDATE segments SET data = substr(data, 1, 60) || X'FF' || "
+                         "substr(data, 62)",
+                         nullptr, nullptr, nullptr),
+            SQLITE_OK);
+  sqlite3_close(db);
+  std::string warning;
+  auto c = Catalog::open(t / "c.db", &warning);
+  EXPECT_EQ(warning, "") << "the damage is not visible at open";
+  EXPECT_EQ(c->load("k", "").size(), 0u) << "no row of a damaged segment is trusted";
+  EXPECT_EQ(c->rebuilds(), 1u);
+  bool aside = false;
+  for (const auto& e : std::filesystem::directory_iterator(t.path()))
+    aside = aside || e.path().filename().string().starts_with("c.db.corrupt-");
+  EXPECT_TRUE(aside) << "the damaged file is kept aside";
+  c->put("k", "", row_for({1, 1, 1, 1, 1}, 5 * k_s, "v"), "p");
+  c->flush();
+  EXPECT_EQ(c->load("k", "").size(), 1u) << "the new catalog works";
+}
+
+TEST(Catalog, DeltaEncodedRowsRoundTripThroughWritesAndRewrites) {
+  // Rows are stored as differences from the previous row of their segment: identities that
+  // go up and down, filesystems that alternate, times before 1970, values and paths of every
+  // length must all come back exactly, also after prune and vacuum re-encode them.
+  test::TempDir t;
+  auto c = Catalog::open(t / "c.db", nullptr);
+  struct Want {
+    FileIdentity first;
+    std::string second;
+    std::string path;
+  };
+  std::vector<Want> want;
+  uint64_t x = 88172645463325252ull;
+  auto next = [&] {
+    x ^= x << 13;
+    x ^= x >> 7;
+    x ^= x << 17;
+    return x;
+  };
+  for (uint64_t i = 0; i < 3000; ++i) {
+    const uint64_t fs = i % 7 == 0 ? ~uint64_t{0} - (i % 3) : 1 + (i / 1000);
+    const uint64_t ino = i % 5 == 0 ? next() : 1000 + (i * 37 % 2000);
+    const int64_t mtime = static_cast<int64_t>(next() % (200 * k_s)) - 100 * k_s;
+    const int64_t ctime = i % 2 ? mtime : mtime - static_cast<int64_t>(next() % k_s);
+    const FileIdentity id{fs, ino, next() % (uint64_t{1} << (i % 60)), mtime, ctime};
+    std::string value(i % 40, static_cast<char>(i));
+    const std::string path = i % 4 == 3 ? "" : "/ws/" + std::to_string(i % 9) + "/d/" + std::to_string(i);
+    c->put("k", "", row_for(id, 300 * k_s, value), path);
+    std::erase_if(want, [&](const auto& w) { return w.first.fs_id == fs && w.first.ino == ino; });
+    want.push_back({id, value, path});
+  }
+  auto check = [&](const char* when) {
+    c->flush();
+    const auto snap = c->load("k", "");
+    EXPECT_EQ(snap.size(), want.size()) << when;
+    for (const auto& [id, value, p] : want) {
+      const auto row = snap.find(id);
+      ASSERT_TRUE(row.has_value()) << when << ": ino " << id.ino;
+      EXPECT_EQ(row->value, value) << when;
+      EXPECT_EQ(row->id.mtime_ns, id.mtime_ns);
+      EXPECT_EQ(row->id.ctime_ns, id.ctime_ns);
+      EXPECT_EQ(row->id.size, id.size);
+    }
+  };
+  check("after writing");
+  c->vacuum();
+  check("after vacuum");
+  // Paths survive the re-encoding: a prune of /ws/3 drops exactly the unseen rows stored there.
+  std::vector<std::pair<uint64_t, uint64_t>> live;
+  uint64_t gone = 0;
+  for (const auto& w : want) {
+    if (w.first.fs_id == 1 && w.path.starts_with("/ws/3/") && w.first.ino % 2 == 0) ++gone;
+    else live.emplace_back(w.first.fs_id, w.first.ino);
+  }
+  ASSERT_GT(gone, 0u);
+  EXPECT_EQ(c->prune({{1, "/ws/3"}}, live), gone);
+  std::erase_if(want, [](const Want& w) {
+    return w.first.fs_id == 1 && w.path.starts_with("/ws/3/") && w.first.ino % 2 == 0;
+  });
+  check("after a prune");
+}
+
+TEST(Catalog, WalkOrderedRowsAreSmall) {
+  // A batch like a walk's (neighbouring inodes, close times, paths sharing directories)
+  // stores a digest row in a few dozen bytes, path included.
+  test::TempDir t;
+  const std::string path = t / "c.db";
+  constexpr uint64_t k_rows = 20000;
+  {
+    auto c = Catalog::open(path, nullptr);
+    for (uint64_t i = 0; i < k_rows; ++i) {
+      const int64_t mtime = 1'700'000'000 * k_s + static_cast<int64_t>(i) * 1'234'567;
+      c->put("xxh3-128", "", row_for({0xabcdef12345678ull, 5'000'000 + i, 100 + i % 5000, mtime, mtime},
+                                     1'800'000'000 * k_s + static_cast<int64_t>(i) * 20'000, std::string(16, 'h')),
+             "/home/dev/workspaces/project-" + std::to_string(i / 2000) + "/node_modules/pkg-" +
+                 std::to_string(i / 50) + "/lib/file-" + std::to_string(i) + ".js");
+    }
+    c->vacuum();
+  }
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
+  sqlite3_stmt* st = nullptr;
+  ASSERT_EQ(sqlite3_prepare_v2(db, "SELECT SUM(length(data)) FROM segments", -1, &st, nullptr), SQLITE_OK);
+  ASSERT_EQ(sqlite3_step(st), SQLITE_ROW);
+  const int64_t bytes = sqlite3_column_int64(st, 0);
+  sqlite3_finalize(st);
+  sqlite3_close(db);
+  EXPECT_LT(bytes / static_cast<int64_t>(k_rows), 48) << "bytes per row: " << bytes / static_cast<int64_t>(k_rows);
+}
+
+TEST(Catalog, PruneOfADirectoryDropsThePathlessRowsOfItsGoneFiles) {
+  // estimate stores a file's path once (with its digest row) and its block rows without one:
+  // those go with the digest row.
+  test::TempDir t;
+  auto c = Catalog::open(t / "c.db", nullptr);
+  c->put("digest", "", row_for({1, 1, 1, 1, 1}, 5 * k_s, "v"), "/ws/a/gone");
+  c->put("blocks", "rs=4K", row_for({1, 1, 1, 1, 1}, 5 * k_s, "b"), "");
+  c->put("digest", "", row_for({1, 2, 1, 1, 1}, 5 * k_s, "v"), "/ws/b/not-looked-at");
+  c->put("blocks", "rs=4K", row_for({1, 2, 1, 1, 1}, 5 * k_s, "b"), "");
+  c->put("blocks", "rs=4K", row_for({1, 3, 1, 1, 1}, 5 * k_s, "b"), ""); // no path anywhere
+  EXPECT_EQ(c->prune({{1, "/ws/a"}}, {}), 2u);
+  c->flush();
+  EXPECT_EQ(c->load("blocks", "rs=4K").size(), 2u);
+  EXPECT_FALSE(c->load("blocks", "rs=4K").find({1, 1, 1, 1, 1}).has_value());
+  EXPECT_EQ(c->load("digest", "").size(), 1u);
 }

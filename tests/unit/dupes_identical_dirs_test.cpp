@@ -77,7 +77,7 @@ TEST(DupesFinder, GroupsIdenticalFilesFoldsHardlinksIgnoresEmpty) {
   EXPECT_EQ(f.scan.files.rel_path(g.files[2]), "y/two");
   EXPECT_EQ(g.duplicate_bytes, 2 * big.size());
   EXPECT_EQ(g.already_shared, 0u) << "ext4 copies do not share storage";
-  for (uint32_t m = 0; m < g.files.size(); ++m) EXPECT_EQ(g.shares_with[m], m);
+  for (uint32_t m = 0; m < g.files.size(); ++m) EXPECT_EQ(g.shared_with(m), m);
   const dupes::DuplicateGroup& s = f.dupes.groups[1];
   EXPECT_EQ(s.size, 5u);
   EXPECT_EQ(s.files.size(), 2u);

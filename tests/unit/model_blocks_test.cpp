@@ -3,6 +3,8 @@
 // ContentConsumer adapter.
 #include "model/zfs_model.hpp"
 
+#include "content/file_hasher.hpp"
+
 #include <gtest/gtest.h>
 #include <random>
 #include <vector>
@@ -219,6 +221,61 @@ TEST(ModelBlocks, ConsumerAdapterFeedsTheModel) {
   consumer->end(job, failed);
   EXPECT_EQ(m.histogram(0).entries(), 1u);
   EXPECT_EQ(m.histogram(0).total.ref_blocks, 1u);
+}
+
+// A single-block file's digest from the model is the whole-file XXH3-128 the file hasher
+// computes, whether it ends in a non-zero byte (one hash) or in zeros (hashed apart), in one
+// delivery or in pieces with holes; files of several blocks get none.
+TEST(ModelBlocks, FileDigestOfSingleBlockFiles) {
+  ZfsModel m(options("openzfs-2.3.3", Compression::off, {16384, 131072}));
+  auto f = m.make_feeder();
+  auto check = [&](const std::vector<std::byte>& bytes, const char* what) {
+    f->add_file(bytes);
+    ASSERT_TRUE(f->file_digest().has_value()) << what;
+    EXPECT_EQ(*f->file_digest(), content::hash_bytes(bytes)) << what;
+  };
+  std::vector<std::byte> v = random_bytes(3000, 11);
+  v.back() = std::byte{7};
+  check(v, "ends non-zero");
+  v.back() = std::byte{0};
+  check(v, "ends in a zero");
+  std::vector<std::byte> tail_zeros = random_bytes(100000, 12); // one block in the 128K lane only
+  std::fill(tail_zeros.begin() + 90000, tail_zeros.end(), std::byte{0});
+  check(tail_zeros, "ends in 10000 zeros");
+  check(std::vector<std::byte>(5000), "all zeros");
+  check(random_bytes(16384, 13), "exactly one 16K record");
+  // In pieces, with a hole in the middle.
+  std::vector<std::byte> holed = random_bytes(9000, 14);
+  std::fill(holed.begin() + 2000, holed.begin() + 6000, std::byte{0});
+  f->begin_file(holed.size());
+  f->data(0, {holed.data(), 2000});
+  f->hole(2000, 4000);
+  f->data(6000, {holed.data() + 6000, 3000});
+  f->end_file(FileOutcome::commit);
+  ASSERT_TRUE(f->file_digest().has_value());
+  EXPECT_EQ(*f->file_digest(), content::hash_bytes(holed));
+  f->add_file(random_bytes(200000, 15)); // two records even at 128K
+  EXPECT_FALSE(f->file_digest().has_value());
+  EXPECT_TRUE(f->gives_file_digest(131072));
+  EXPECT_FALSE(f->gives_file_digest(131073));
+  EXPECT_FALSE(f->gives_file_digest(0));
+}
+
+// Equal blocks of one LSIZE share a key whatever zero padding made them equal: a file and
+// the same file with a few zero bytes appended (same LSIZE) are one DDT entry, as in ZFS.
+TEST(ModelBlocks, TrailingZerosWithinTheLsizeDedup) {
+  ZfsModel m(options("openzfs-2.3.3", Compression::off, {16384, 131072}));
+  auto f = m.make_feeder();
+  std::vector<std::byte> a = random_bytes(3000, 21);
+  a.back() = std::byte{9};
+  std::vector<std::byte> b = a;
+  b.resize(3050); // zeros: same LSIZE 3072
+  f->add_file(a);
+  f->add_file(b);
+  for (size_t lane = 0; lane < 2; ++lane) {
+    EXPECT_EQ(m.histogram(lane).entries(), 1u) << lane;
+    EXPECT_EQ(m.histogram(lane).total.ref_blocks, 2u) << lane;
+  }
 }
 
 } // namespace

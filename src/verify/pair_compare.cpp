@@ -1,0 +1,374 @@
+#include "verify/pair_compare.hpp"
+
+#include "fs/file_stat.hpp"
+#include "fs/safe_open.hpp"
+#include "fs/walker.hpp"
+#include "util/pause_point.hpp"
+#include "util/xxhash.hpp"
+
+#include <algorithm>
+#include <atomic>
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+#include <fcntl.h>
+#include <memory>
+#include <string_view>
+#include <thread>
+#include <unistd.h>
+#include <unordered_map>
+
+namespace wsd::verify {
+
+namespace {
+
+// Files at least this many chunks long are a unit of work of their own, so that one large
+// file does not hold up the end of the run behind a directory of small ones.
+constexpr uint64_t k_own_group_chunks = 8;
+
+// A directory's group is closed at this many bytes (and a new one started), so that no
+// group is long enough to leave one worker alone at the end of the run.
+constexpr uint64_t k_group_bytes = uint64_t{16} << 20;
+
+// A directory's files to compare (or one large file).
+struct Group {
+  std::string_view parent; // rel path of the directory, "" for the roots
+  std::vector<uint32_t> tasks;
+  uint64_t bytes = 0;
+};
+
+std::string_view parent_of(std::string_view path) {
+  const size_t slash = path.rfind('/');
+  return slash == std::string_view::npos ? std::string_view() : path.substr(0, slash);
+}
+
+std::string_view name_of(std::string_view path) {
+  const size_t slash = path.rfind('/');
+  return slash == std::string_view::npos ? path : path.substr(slash + 1);
+}
+
+// pread until `count` bytes or end of file; returns the bytes read or -1 (errno set).
+ssize_t pread_full(int fd, char* buf, size_t count, uint64_t offset) {
+  size_t done = 0;
+  while (done < count) {
+    const ssize_t n = ::pread(fd, buf + done, count - done, static_cast<off_t>(offset + done));
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return -1;
+    }
+    if (n == 0) break;
+    done += static_cast<size_t>(n);
+  }
+  return static_cast<ssize_t>(done);
+}
+
+int64_t wall_clock_ns() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+// An XXH3 streaming state, freed on destruction.
+class HashState {
+public:
+  HashState() : m_state(XXH3_createState()) {
+    if (!m_state) throw std::bad_alloc();
+  }
+  HashState(const HashState&) = delete;
+  HashState& operator=(const HashState&) = delete;
+  ~HashState() { XXH3_freeState(m_state); }
+  void reset() { XXH3_128bits_reset(m_state); }
+  void update(const char* data, size_t n) { XXH3_128bits_update(m_state, data, n); }
+  content::Digest128 digest() const {
+    const XXH128_hash_t h = XXH3_128bits_digest(m_state);
+    return {h.low64, h.high64};
+  }
+
+private:
+  XXH3_state_t* m_state;
+};
+
+content::Digest128 hash_once(const char* data, size_t n) {
+  const XXH128_hash_t h = XXH3_128bits(data, n); // equals the streaming digest of the same bytes
+  return {h.low64, h.high64};
+}
+
+bool same_identity(const fs::FileStat& now, const fs::FileStat& listed) {
+  return now.is_regular() && now.dev == listed.dev && now.ino == listed.ino &&
+         now.size == listed.size && now.mtime_ns == listed.mtime_ns &&
+         now.ctime_ns == listed.ctime_ns;
+}
+
+class Worker {
+public:
+  Worker(const fs::RootSet& roots, const PairCompareOptions& options,
+         const std::vector<PairTask>& tasks, std::vector<PairResult>& results,
+         content::ReaderProgress* progress)
+      : m_roots(roots), m_options(options), m_tasks(tasks), m_results(results),
+        m_progress(progress), m_chunk(std::max<size_t>(options.chunk_bytes, 4096)),
+        m_buf{std::make_unique<char[]>(m_chunk + 1), std::make_unique<char[]>(m_chunk + 1)},
+        m_hash(options.hash == HashWhileComparing::yes) {}
+
+  void run_group(const Group& g) {
+    int dir_fds[2] = {-1, -1};
+    int dir_err[2] = {0, 0};
+    const int root_fds[2] = {m_roots[0].fd.get(), m_roots[m_roots.size() - 1].fd.get()};
+    util::pause_point("verify.open_dir", g.parent);
+    for (int side = 0; side < 2; ++side) {
+      if (g.parent.empty()) {
+        dir_fds[side] = root_fds[side]; // files directly in the roots: open relative to them
+        continue;
+      }
+      dir_err[side] = open_dir(side, root_fds[side], g.parent, dir_fds[side]);
+    }
+    uint64_t files = 0, bytes = 0;
+    // Every file of the group is read after this instant (what a catalog row's computed_ns
+    // must not exceed).
+    const int64_t started_ns = m_hash ? wall_clock_ns() : 0;
+    for (const uint32_t t : g.tasks) {
+      PairResult& r = m_results[t];
+      const PairTask& task = m_tasks[t];
+      const fs::FileStat* listed[2] = {&task.src->st, &task.dst->st};
+      const std::string name(name_of(task.src->rel_path));
+      util::Fd fds[2];
+      bool failed = false;
+      for (uint8_t side = 0; side < 2 && !failed; ++side) {
+        if (dir_err[side] != 0) {
+          fail(r, side, "open", dir_err[side]);
+          failed = true;
+          break;
+        }
+        auto fd = fs::open_child(dir_fds[side], name.c_str(), false);
+        if (!fd) {
+          fail(r, side, "open", fd.error());
+          failed = true;
+          break;
+        }
+        fds[side] = std::move(*fd);
+        fs::FileStat now;
+        if (const int err = fs::stat_fd(fds[side].get(), now); err != 0) {
+          fail(r, side, "statx", err);
+          failed = true;
+        } else if (!same_identity(now, *listed[side])) {
+          changed(r, side);
+          failed = true;
+        }
+      }
+      if (failed) continue;
+      files += 2;
+      bytes += 2 * compare_open(fds, listed, r);
+      if (r.hashed) r.read_started_ns = started_ns;
+    }
+    if (m_progress) {
+      m_progress->files.fetch_add(files, std::memory_order_relaxed);
+      m_progress->bytes.fetch_add(bytes, std::memory_order_relaxed);
+    }
+    m_stats.files += files;
+    m_stats.bytes += bytes;
+  }
+
+  const PairCompareStats& stats() const { return m_stats; }
+
+private:
+  // An open directory of one tree, kept while later groups lie below it.
+  struct OpenDir {
+    std::string path; // rel path
+    util::Fd fd;
+  };
+
+  // Opens directory `path` of one side into `fd_out` (owned by the cache); returns 0 or
+  // errno. The worker keeps the chain of directories from the root down to its last one
+  // open; groups come in tree order, so the next directory is usually below one of them:
+  // only the components past it are opened, one at a time (each beneath its parent,
+  // following no symlink, crossing no mount unless cross_fs), and stay open for the next.
+  int open_dir(int side, int root_fd, std::string_view path, int& fd_out) {
+    std::vector<OpenDir>& chain = m_dirs[side]; // chain[k] is the parent of chain[k + 1]
+    const auto is_at_or_below = [&](const std::string& base) {
+      return path.size() >= base.size() && path.compare(0, base.size(), base) == 0 &&
+             (path.size() == base.size() || path[base.size()] == '/');
+    };
+    while (!chain.empty() && !is_at_or_below(chain.back().path)) chain.pop_back();
+    while (chain.empty() || chain.back().path.size() < path.size()) {
+      const size_t from = chain.empty() ? 0 : chain.back().path.size() + 1;
+      const size_t slash = path.find('/', from);
+      const size_t end = slash == std::string_view::npos ? path.size() : slash;
+      const int at = chain.empty() ? root_fd : chain.back().fd.get();
+      auto d = fs::open_beneath(at, path.substr(from, end - from), true, m_options.cross_fs);
+      if (!d) return d.error();
+      chain.push_back({std::string(path.substr(0, end)), std::move(*d)});
+    }
+    fd_out = chain.back().fd.get();
+    return 0;
+  }
+
+  static void fail(PairResult& r, uint8_t side, const char* op, int err) {
+    if (err == ENOENT) return changed(r, side); // vanished since the listing
+    r.outcome = PairOutcome::error;
+    r.side = side;
+    r.op = op;
+    r.err = err;
+  }
+
+  static void changed(PairResult& r, uint8_t side) {
+    r.outcome = PairOutcome::changed;
+    r.side = side;
+  }
+
+  // Reads both open files and compares them; returns the bytes read per side.
+  uint64_t compare_open(const util::Fd (&fds)[2], const fs::FileStat* const (&listed)[2],
+                        PairResult& r) {
+    const uint64_t size = listed[0]->size;
+    if (size < m_chunk) {
+      // One read of size + 1 per side also proves the file did not grow; a write during it
+      // changes mtime/ctime, which nothing here keeps, so no second statx (as the content
+      // reader does for small files).
+      for (uint8_t side = 0; side < 2; ++side) {
+        const ssize_t n = pread_full(fds[side].get(), m_buf[side].get(), static_cast<size_t>(size) + 1, 0);
+        if (n < 0) {
+          fail(r, side, "read", errno);
+          return 0;
+        }
+        if (static_cast<uint64_t>(n) != size) {
+          changed(r, side);
+          return 0;
+        }
+      }
+      if (std::memcmp(m_buf[0].get(), m_buf[1].get(), static_cast<size_t>(size)) != 0)
+        r.outcome = PairOutcome::different;
+      if (m_hash) {
+        r.digests[0] = hash_once(m_buf[0].get(), static_cast<size_t>(size));
+        r.digests[1] = r.outcome == PairOutcome::different
+                           ? hash_once(m_buf[1].get(), static_cast<size_t>(size))
+                           : r.digests[0]; // the same bytes
+        r.hashed = true;
+      }
+      return size;
+    }
+    for (const auto& fd : fds) ::posix_fadvise(fd.get(), 0, 0, POSIX_FADV_SEQUENTIAL);
+    if (m_hash) m_state.reset();
+    uint64_t off = 0;
+    for (; off < size; off += m_chunk) {
+      const auto want = static_cast<size_t>(std::min<uint64_t>(m_chunk, size - off));
+      for (uint8_t side = 0; side < 2; ++side) {
+        const ssize_t n = pread_full(fds[side].get(), m_buf[side].get(), want, off);
+        if (n < 0) {
+          fail(r, side, "read", errno);
+          return off;
+        }
+        if (static_cast<size_t>(n) != want) {
+          changed(r, side);
+          return off;
+        }
+      }
+      if (std::memcmp(m_buf[0].get(), m_buf[1].get(), want) != 0) {
+        // The answer is known; the rest need not be read (so no digests either).
+        r.outcome = PairOutcome::different;
+        return off + want;
+      }
+      if (m_hash) // equal chunks: hash one, both sides have the same bytes
+        m_state.update(m_buf[0].get(), want);
+    }
+    // Grown, or rewritten while read?
+    for (uint8_t side = 0; side < 2; ++side) {
+      char extra = 0;
+      fs::FileStat after;
+      if (pread_full(fds[side].get(), &extra, 1, size) != 0) {
+        changed(r, side);
+        return off;
+      }
+      if (const int err = fs::stat_fd(fds[side].get(), after); err != 0) {
+        fail(r, side, "statx", err);
+        return off;
+      }
+      if (!same_identity(after, *listed[side])) {
+        changed(r, side);
+        return off;
+      }
+    }
+    if (m_hash) {
+      r.digests[0] = r.digests[1] = m_state.digest();
+      r.hashed = true;
+    }
+    return size;
+  }
+
+  const fs::RootSet& m_roots;
+  const PairCompareOptions& m_options;
+  const std::vector<PairTask>& m_tasks;
+  std::vector<PairResult>& m_results;
+  content::ReaderProgress* m_progress;
+  size_t m_chunk;
+  std::unique_ptr<char[]> m_buf[2];
+  bool m_hash;
+  HashState m_state; // large files: chunks are hashed only while both sides agree
+  std::vector<OpenDir> m_dirs[2];
+  PairCompareStats m_stats;
+};
+
+} // namespace
+
+PairCompareStats compare_pairs(const fs::RootSet& roots, const std::vector<PairTask>& tasks,
+                               const PairCompareOptions& options, std::vector<PairResult>& results,
+                               content::ReaderProgress* progress) {
+  results.assign(tasks.size(), PairResult{});
+  PairCompareStats total;
+  if (tasks.empty()) return total;
+
+  // Group by directory (the same in both trees); a large file is a group of its own.
+  const uint64_t own_group_bytes = k_own_group_chunks * std::max<size_t>(options.chunk_bytes, 4096);
+  std::vector<Group> groups;
+  std::unordered_map<std::string_view, size_t> group_of;
+  for (size_t t = 0; t < tasks.size(); ++t) {
+    const std::string_view parent = parent_of(tasks[t].src->rel_path);
+    const uint64_t size = tasks[t].src->st.size;
+    size_t g = 0;
+    if (size >= own_group_bytes) {
+      g = groups.size();
+      groups.push_back({parent, {}, 0});
+    } else {
+      auto [it, fresh] = group_of.try_emplace(parent, groups.size());
+      if (!fresh && groups[it->second].bytes >= k_group_bytes) {
+        it->second = groups.size(); // full: the directory's next files start another group
+        fresh = true;
+      }
+      if (fresh) groups.push_back({parent, {}, 0});
+      g = it->second;
+    }
+    groups[g].tasks.push_back(static_cast<uint32_t>(t));
+    groups[g].bytes += size + 4096; // an open costs about as much as reading a page
+  }
+  // Groups over k_group_bytes (large files, full directories) first, largest first; then
+  // the others in tree order (tasks come in path order), so each worker's open ancestors
+  // serve its next group. Those are short (<= k_group_bytes), so both workers finish together.
+  std::stable_partition(groups.begin(), groups.end(),
+                        [](const Group& g) { return g.bytes > k_group_bytes; });
+  const auto first_dir_group =
+      std::find_if(groups.begin(), groups.end(), [](const Group& g) { return g.bytes <= k_group_bytes; });
+  std::stable_sort(groups.begin(), first_dir_group,
+                   [](const Group& a, const Group& b) { return a.bytes > b.bytes; });
+
+  const unsigned threads =
+      std::max(1u, std::min<unsigned>(fs::resolve_threads(options.threads),
+                                      static_cast<unsigned>(std::min<size_t>(groups.size(), 256))));
+  std::atomic<size_t> next{0};
+  std::vector<std::unique_ptr<Worker>> workers;
+  for (unsigned i = 0; i < threads; ++i)
+    workers.push_back(std::make_unique<Worker>(roots, options, tasks, results, progress));
+  const auto work = [&](Worker& w) {
+    for (size_t g = next.fetch_add(1, std::memory_order_relaxed); g < groups.size();
+         g = next.fetch_add(1, std::memory_order_relaxed))
+      w.run_group(groups[g]);
+  };
+  {
+    std::vector<std::jthread> pool;
+    for (unsigned i = 1; i < threads; ++i) pool.emplace_back([&, i] { work(*workers[i]); });
+    work(*workers[0]);
+  }
+  for (const auto& w : workers) {
+    total.files += w->stats().files;
+    total.bytes += w->stats().bytes;
+  }
+  return total;
+}
+
+} // namespace wsd::verify

@@ -1,0 +1,63 @@
+#pragma once
+// Byte-for-byte comparison of file pairs (a SRC file and the DST file at the same path), the
+// two read side by side in the same worker: no hash, no job queue. Each worker takes one
+// directory at a time, opens it once in each tree (beneath the root, following no symlink)
+// and its files relative to those fds; each file is checked against the identity the
+// listing saw (dev, ino, size, mtime, ctime) before it is read, a small one is read in one
+// call of size + 1 bytes, a large one in chunks with a second statx after the read.
+// Optionally each side's bytes are also hashed as they are read (XXH3-128 over the bytes in
+// order, holes read as zeros: content/file_hasher's definition, so the digest equals the
+// content pipeline's whole-file digest), for catalog rows.
+
+#include "content/content_reader.hpp"
+#include "content/file_hasher.hpp"
+#include "fs/roots.hpp"
+#include "verify/tree_listing.hpp"
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace wsd::verify {
+
+/// One pair to compare: the same relative path in both trees, both regular, same size.
+struct PairTask {
+  const Node* src = nullptr;
+  const Node* dst = nullptr;
+};
+
+enum class PairOutcome : uint8_t { same, different, error, changed };
+
+/// What comparing one pair found; for error/changed, which side and why.
+struct PairResult {
+  PairOutcome outcome = PairOutcome::same;
+  uint8_t side = 0; // 0 SRC, 1 DST (error/changed only)
+  const char* op = ""; // "open", "statx", "read" (error only; a string literal)
+  int err = 0;      // errno (error only)
+  bool hashed = false;          // digests[] hold both sides' whole-file digests
+  int64_t read_started_ns = 0;  // wall clock before either file was read (when hashed)
+  content::Digest128 digests[2]; // SRC, DST (when hashed)
+};
+
+struct PairCompareStats {
+  uint64_t files = 0; // files opened and read, both sides
+  uint64_t bytes = 0; // bytes read, both sides
+};
+
+/// Whether compare_pairs also hashes what it reads.
+enum class HashWhileComparing { no, yes };
+
+struct PairCompareOptions {
+  unsigned threads = 0; // 0: one per core
+  HashWhileComparing hash = HashWhileComparing::no; // yes: fill PairResult::digests of fully read pairs
+  bool cross_fs = false;
+  size_t chunk_bytes = size_t{1} << 20; // read size for large files, per side
+};
+
+/// Compares every task (root 0 of `roots` is SRC, the last is DST); `results` gets one entry
+/// per task, in task order. `progress` (may be null) counts files and bytes as they are read.
+PairCompareStats compare_pairs(const fs::RootSet& roots, const std::vector<PairTask>& tasks,
+                               const PairCompareOptions& options, std::vector<PairResult>& results,
+                               content::ReaderProgress* progress);
+
+} // namespace wsd::verify

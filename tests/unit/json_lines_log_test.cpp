@@ -1,0 +1,57 @@
+// util::JsonLinesLog: batched lines (one write per batch), order, flush on destruction and move.
+#include "test_util.hpp"
+#include "util/json_lines_log.hpp"
+
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <iterator>
+#include <string>
+#include <unistd.h>
+
+using namespace wsd;
+
+namespace {
+
+std::string slurp(const std::string& path) {
+  std::ifstream in(path);
+  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
+
+} // namespace
+
+TEST(JsonLinesLog, BatchedLinesWaitForFlushAndKeepOrder) {
+  test::TempDir t;
+  const std::string path = t / "log/audit.jsonl";
+  {
+    util::JsonLinesLog log(path);
+    log.append({{"n", 1}}, util::Durability::batched);
+    log.append({{"n", 2}}, util::Durability::batched);
+    EXPECT_EQ(slurp(path), "") << "batched lines stay in memory";
+    log.flush();
+    EXPECT_EQ(util::read_json_lines(path).size(), 2u);
+    log.append({{"n", 3}}, util::Durability::batched);
+    log.append({{"n", 4}}, util::Durability::buffered); // writes 3 first, then 4
+    log.append({{"n", 5}}, util::Durability::batched);  // written by the destructor
+  }
+  const auto lines = util::read_json_lines(path);
+  ASSERT_EQ(lines.size(), 5u);
+  for (size_t k = 0; k < lines.size(); ++k) {
+    EXPECT_EQ(lines[k]["n"].get<int>(), static_cast<int>(k + 1));
+    EXPECT_EQ(lines[k]["pid"].get<long>(), static_cast<long>(::getpid()));
+  }
+}
+
+TEST(JsonLinesLog, MovedLogKeepsItsBatchedLines) {
+  test::TempDir t;
+  const std::string path = t / "audit.jsonl";
+  util::JsonLinesLog moved;
+  {
+    util::JsonLinesLog log(path);
+    log.append({{"n", 1}}, util::Durability::batched);
+    moved = std::move(log);
+  }
+  EXPECT_EQ(slurp(path), "") << "the moved-from log wrote nothing";
+  moved.flush();
+  EXPECT_EQ(util::read_json_lines(path).size(), 1u);
+}

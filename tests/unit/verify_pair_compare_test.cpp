@@ -1,0 +1,136 @@
+#include "content/cached_hashes.hpp"
+#include "fs/file_stat.hpp"
+#include "fs/roots.hpp"
+#include "test_util.hpp"
+#include "verify/pair_compare.hpp"
+
+#include <gtest/gtest.h>
+
+#include <fcntl.h>
+#include <unistd.h>
+
+using namespace wsd;
+
+namespace {
+
+constexpr size_t k_chunk = 64 * 1024; // small chunks: the large-file path with small files
+
+verify::Node node_of(const std::string& root, const std::string& rel) {
+  verify::Node n;
+  n.rel_path = rel;
+  const int dfd = ::open(root.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  EXPECT_GE(dfd, 0);
+  EXPECT_EQ(fs::stat_at(dfd, rel.c_str(), n.st), 0) << rel;
+  ::close(dfd);
+  return n;
+}
+
+// A file of `size` bytes with data only at [data_at, data_at + data_len): the rest is holes.
+void write_sparse(const std::string& path, uint64_t size, uint64_t data_at, const std::string& data) {
+  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  ASSERT_GE(fd, 0);
+  ASSERT_EQ(::ftruncate(fd, static_cast<off_t>(size)), 0);
+  ASSERT_EQ(::pwrite(fd, data.data(), data.size(), static_cast<off_t>(data_at)),
+            static_cast<ssize_t>(data.size()));
+  ::close(fd);
+}
+
+// The content pipeline's whole-file digest of each (root, rel) file.
+std::vector<content::Digest128> pipeline_digests(const fs::RootSet& roots,
+                                                 const std::vector<std::pair<uint32_t, verify::Node>>& files) {
+  std::vector<content::FileJob> jobs;
+  for (const auto& [root, n] : files)
+    jobs.push_back(content::FileJob::of(jobs.size(), root, n.rel_path, n.st));
+  content::DigestTable table(jobs.size());
+  content::hash_with_catalog(roots, jobs, {}, nullptr, table);
+  for (size_t k = 0; k < jobs.size(); ++k) EXPECT_EQ(table.outcomes[k], content::ReadOutcome::ok) << k;
+  return table.digests;
+}
+
+} // namespace
+
+TEST(VerifyPairCompare, DigestsWhileComparingEqualThePipelinesWholeFileDigests) {
+  test::TempDir t;
+  test::make_dirs(t / "src/d");
+  test::make_dirs(t / "dst/d");
+  struct Case {
+    std::string rel;
+    uint64_t size;
+  };
+  const std::vector<Case> cases = {{"d/one", 1},           {"d/page", 4095},
+                                   {"d/below", k_chunk - 1}, {"d/exact", k_chunk},
+                                   {"big", 3 * k_chunk + 17}, {"d/huge", 9 * k_chunk + 5}};
+  for (size_t i = 0; i < cases.size(); ++i) {
+    const std::string bytes = test::random_bytes(cases[i].size, i + 1);
+    test::write_file(t / ("src/" + cases[i].rel), bytes);
+    test::write_file(t / ("dst/" + cases[i].rel), bytes);
+  }
+  // Sparse on both sides (holes read as zeros must hash as the pipeline hashes holes).
+  const std::string middle = test::random_bytes(5000, 99);
+  write_sparse(t / "src/d/sparse", 12 * k_chunk + 3, 5 * k_chunk + 11, middle);
+  write_sparse(t / "dst/d/sparse", 12 * k_chunk + 3, 5 * k_chunk + 11, middle);
+  // Small and different: both read whole, both hashed, each digest its own file's.
+  test::write_file(t / "src/d/small_diff", test::random_bytes(3000, 7));
+  test::write_file(t / "dst/d/small_diff", test::random_bytes(3000, 8));
+  // Large and different in the first chunk: reading stops there, no digests.
+  test::write_file(t / "src/large_diff", test::random_bytes(4 * k_chunk, 10));
+  test::write_file(t / "dst/large_diff", test::random_bytes(4 * k_chunk, 11));
+
+  std::vector<std::string> rels;
+  for (const auto& c : cases) rels.push_back(c.rel);
+  rels.insert(rels.end(), {"d/sparse", "d/small_diff", "large_diff"});
+  const fs::RootSet roots({t / "src", t / "dst"});
+  std::vector<verify::Node> src_nodes, dst_nodes;
+  for (const auto& rel : rels) {
+    src_nodes.push_back(node_of(t / "src", rel));
+    dst_nodes.push_back(node_of(t / "dst", rel));
+  }
+  std::vector<verify::PairTask> tasks;
+  for (size_t k = 0; k < rels.size(); ++k) tasks.push_back({&src_nodes[k], &dst_nodes[k]});
+
+  verify::PairCompareOptions options;
+  options.chunk_bytes = k_chunk;
+  options.hash = verify::HashWhileComparing::yes;
+  std::vector<verify::PairResult> results;
+  verify::compare_pairs(roots, tasks, options, results, nullptr);
+  ASSERT_EQ(results.size(), rels.size());
+
+  std::vector<std::pair<uint32_t, verify::Node>> files;
+  for (size_t k = 0; k < rels.size(); ++k) {
+    files.emplace_back(0, src_nodes[k]);
+    files.emplace_back(1, dst_nodes[k]);
+  }
+  const auto expected = pipeline_digests(roots, files);
+  for (size_t k = 0; k < rels.size(); ++k) {
+    const verify::PairResult& r = results[k];
+    SCOPED_TRACE(rels[k]);
+    if (rels[k] == "large_diff") {
+      EXPECT_EQ(r.outcome, verify::PairOutcome::different);
+      EXPECT_FALSE(r.hashed);
+      continue;
+    }
+    EXPECT_EQ(r.outcome, rels[k] == "d/small_diff" ? verify::PairOutcome::different
+                                                     : verify::PairOutcome::same);
+    ASSERT_TRUE(r.hashed);
+    EXPECT_GT(r.read_started_ns, 0);
+    EXPECT_EQ(r.digests[0], expected[2 * k]);
+    EXPECT_EQ(r.digests[1], expected[2 * k + 1]);
+  }
+  EXPECT_NE(results[7].digests[0], results[7].digests[1]); // d/small_diff
+}
+
+TEST(VerifyPairCompare, NoHashingUnlessAsked) {
+  test::TempDir t;
+  test::write_file(t / "src/f", test::random_bytes(100, 1));
+  test::write_file(t / "dst/f", test::random_bytes(100, 1));
+  const fs::RootSet roots({t / "src", t / "dst"});
+  const verify::Node s = node_of(t / "src", "f");
+  const verify::Node d = node_of(t / "dst", "f");
+  std::vector<verify::PairResult> results;
+  const auto stats = verify::compare_pairs(roots, {{&s, &d}}, {}, results, nullptr);
+  ASSERT_EQ(results.size(), 1u);
+  EXPECT_EQ(results[0].outcome, verify::PairOutcome::same);
+  EXPECT_FALSE(results[0].hashed);
+  EXPECT_EQ(stats.files, 2u);
+  EXPECT_EQ(stats.bytes, 200u);
+}
