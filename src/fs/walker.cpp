@@ -148,7 +148,9 @@ private:
 
   util::Result<util::Fd> open_dir(const DirTask& task) {
     if (!task.parent) {
-      const int fd = ::fcntl(m_roots[task.root].fd.get(), F_DUPFD_CLOEXEC, 0);
+      // A new open file description, not a dup: a dup shares the directory offset, so a
+      // second walk over the same RootSet would start at the end of the root's entries.
+      const int fd = ::openat(m_roots[task.root].fd.get(), ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
       if (fd < 0) return util::Result<util::Fd>::failure(errno);
       return util::Fd(fd);
     }

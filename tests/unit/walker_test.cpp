@@ -62,6 +62,21 @@ TEST(Walker, VisitsEveryEntryOnceWithoutFollowingSymlinks) {
   EXPECT_EQ(stats.dirs, 4u);
 }
 
+// A second walk over the same RootSet (dedupe rescans after removing leftover temp names)
+// must see the root's entries again: the root's directory offset is not shared between walks.
+TEST(Walker, SecondWalkOfOneRootSetSeesEverythingAgain) {
+  test::TempDir t;
+  test::write_file(t / "a/b.txt", "x");
+  test::write_file(t / "c.txt", "yy");
+  const fs::RootSet roots({t.path()});
+  Collect first;
+  fs::walk(roots, {}, first);
+  Collect second;
+  fs::walk(roots, {}, second);
+  EXPECT_EQ(first.entries.size(), 4u);
+  EXPECT_EQ(second.entries, first.entries);
+}
+
 TEST(Walker, ExcludeSkipsSubtrees) {
   test::TempDir t;
   test::write_file(t / "keep/x", "1");
