@@ -108,6 +108,7 @@ int run_dedupe(const DedupeArgs& args) {
   eo.mode = parse_mode(args.mode);
   eo.dry_run = args.dry_run ? dedupe::DryRun::yes : dedupe::DryRun::no;
   eo.cross_fs = args.common.cross_fs;
+  eo.threads = args.common.threads;
   for (const auto& g : args.immutable) eo.immutable.emplace_back(g);
   for (const auto& g : args.only) eo.only.emplace_back(g);
   if (eo.mode == dedupe::Mode::hardlink && eo.immutable.empty())

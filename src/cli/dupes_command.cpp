@@ -30,6 +30,10 @@ struct DupesArgs {
 };
 
 int run_dupes(const DupesArgs& args) {
+  // A fixed threshold (the default one rises to the largest block freed so far): the walk's
+  // and the finder's large arrays are then their own mappings, given back when freed, so
+  // one pass's arrays never stay resident under the next one's (DESIGN.md section 6).
+  ::mallopt(M_MMAP_THRESHOLD, 256 * 1024);
   const auto start = std::chrono::steady_clock::now();
   const fs::RootSet roots(args.common.roots);
   const uint64_t min_size = std::max<uint64_t>(util::parse_size(args.min_size), 1);
@@ -43,7 +47,7 @@ int run_dupes(const DupesArgs& args) {
   util::Progress ticker(
       [&](double) { return walk_read_progress_line("dupes", walk_progress, read_progress); },
       show_progress(args.common));
-  const scan::ScanResult scanned = scan::scan_tree(roots, options, &walk_progress);
+  scan::ScanResult scanned = scan::scan_tree(roots, options, &walk_progress);
   ::malloc_trim(0); // the walk's transient memory back to the kernel before hashing
   const double walk_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   const uint64_t walk_peak_rss = args.common.stats ? peak_rss_bytes() : 0;
@@ -56,6 +60,7 @@ int run_dupes(const DupesArgs& args) {
   const dupes::DuplicateSet found = dupes::find_duplicates(roots, scanned.files, fo, &read_progress);
   std::vector<dupes::IdenticalDirGroup> dirs;
   if (!args.no_dirs) dirs = dupes::find_identical_dirs(roots, scanned.files, found, args.common.cross_fs);
+  std::vector<scan::TreeEntry>().swap(scanned.files.tree_entries); // only the tree analysis reads them
   ticker.stop();
 
   ErrorLines errors = scan_error_lines(scanned.usage);

@@ -12,7 +12,12 @@
 #include <algorithm>
 #include <cerrno>
 #include <fmt/format.h>
+#include <atomic>
+#include <exception>
 #include <map>
+#include <mutex>
+#include <thread>
+#include <sys/resource.h>
 #include <sys/statvfs.h>
 #include <unistd.h>
 
@@ -55,6 +60,26 @@ struct FsPlan {
   size_t report_index = 0;
 };
 
+// One group's reflink work, queued by the sequential planning pass.
+struct ReflinkJob {
+  uint32_t keeper = 0;
+  std::vector<uint32_t> targets; // file indexes
+  uint64_t size = 0;
+  bool extents_known = false; // the finder compared the members' extents
+};
+
+// What one reflink job did, merged into the report in queue order.
+struct JobOutcome {
+  std::vector<Skip> skipped;
+  uint64_t files_shared = 0;
+  uint64_t bytes_shared = 0;
+  uint64_t already_shared = 0;
+  uint64_t rows_dropped = 0;
+};
+
+// Jobs a worker claims at a time (consecutive in path order).
+constexpr size_t k_jobs_per_claim = 8;
+
 class Executor {
 public:
   Executor(const fs::RootSet& roots, const scan::FileList& list, const ExecutorOptions& options)
@@ -77,6 +102,7 @@ public:
     });
     for (const uint32_t gi : by_path) run_group(dupes.groups[gi]);
     m_opener.clear();
+    run_reflink_jobs();
     if (m_options.audit) m_options.audit->flush(); // the last confirmations
     m_rows.finish();
     m_report.catalog_rows.files += m_rows.stats().files;
@@ -235,26 +261,23 @@ private:
       for (uint32_t m : targets) skip(g.files[m], plan.unsupported);
       return;
     }
+    if (plan.mode == Mode::reflink) {
+      // Run later, on the worker threads (run_reflink_jobs).
+      ReflinkJob job;
+      job.keeper = keeper;
+      job.size = g.size;
+      // The finder compared every member's extents moments ago (already shared, inline):
+      // FIEMAP again only when it did not (sharing not checked, or no FIEMAP there).
+      job.extents_known = !g.shares_with.empty();
+      for (uint32_t m : targets) job.targets.push_back(g.files[m]);
+      m_jobs.push_back(std::move(job));
+      return;
+    }
     auto kfd = m_opener.open(keeper);
     if (!kfd) {
       const std::string why = kfd.error() == ESTALE ? "keeper changed since it was hashed"
                                                     : reason_for_errno("open keeper", kfd.error());
       for (uint32_t m : targets) skip(g.files[m], why);
-      return;
-    }
-    if (plan.mode == Mode::reflink) {
-      // The finder compared every member's extents moments ago (already shared, inline):
-      // FIEMAP again only when it did not (sharing not checked, or no FIEMAP there).
-      const bool extents_known = !g.shares_with.empty();
-      std::vector<fs::Extent> keeper_extents;
-      if (!extents_known)
-        if (auto e = fs::read_extents(kfd->get(), fs::SyncFirst::yes)) keeper_extents = std::move(*e);
-      std::vector<uint32_t> files;
-      for (uint32_t m : targets) files.push_back(g.files[m]);
-      for (size_t b = 0; b < files.size(); b += fs::k_max_dedupe_targets)
-        reflink_batch(kfd->get(), extents_known ? nullptr : &keeper_extents,
-                      std::span(files).subspan(b, std::min(fs::k_max_dedupe_targets, files.size() - b)),
-                      g.size);
       return;
     }
     // Hardlink: the keeper's ctime changes with each link; leased before the first compare,
@@ -275,20 +298,100 @@ private:
     }
   }
 
+  // Runs the queued reflink jobs on up to options.threads threads (0: one per core). Jobs touch
+  // disjoint files (each file is in one group), so their FIDEDUPERANGE calls are independent;
+  // each thread has its own opener, and each job's outcome is merged in queue order, so the
+  // report reads as if the jobs had run one after another.
+  void run_reflink_jobs() {
+    if (m_jobs.empty()) return;
+    std::vector<JobOutcome> outcomes(m_jobs.size());
+    unsigned n = m_options.threads != 0 ? m_options.threads : std::max(1u, std::thread::hardware_concurrency());
+    n = static_cast<unsigned>(std::min<size_t>(n, (m_jobs.size() + k_jobs_per_claim - 1) / k_jobs_per_claim));
+    // Descriptors per thread: its directory cache plus one batch of targets; the cache shrinks
+    // so that all threads stay within half the descriptor limit.
+    size_t dir_capacity = 256;
+    if (struct rlimit lim {}; ::getrlimit(RLIMIT_NOFILE, &lim) == 0 && lim.rlim_cur != RLIM_INFINITY) {
+      const size_t budget = static_cast<size_t>(lim.rlim_cur) / 2;
+      n = static_cast<unsigned>(std::clamp<size_t>(budget / (fs::k_max_dedupe_targets + 8), 1, n));
+      const size_t per_thread = budget / n;
+      dir_capacity = std::clamp<size_t>(per_thread > fs::k_max_dedupe_targets ? per_thread - fs::k_max_dedupe_targets : 0,
+                                        8, 256);
+    }
+    std::atomic<size_t> next{0};
+    std::atomic<bool> stop{false};
+    std::mutex error_mutex;
+    std::exception_ptr error;
+    auto work = [&] {
+      try {
+        dupes::ListedOpener opener(m_roots, m_list, m_options.cross_fs, dir_capacity);
+        // Consecutive jobs (path order) per claim: they open files in the same directories.
+        while (!stop.load(std::memory_order_relaxed)) {
+          const size_t first = next.fetch_add(k_jobs_per_claim);
+          if (first >= m_jobs.size()) break;
+          for (size_t j = first; j < std::min(m_jobs.size(), first + k_jobs_per_claim); ++j)
+            run_reflink_job(m_jobs[j], opener, outcomes[j]);
+        }
+      } catch (...) { // Fatal (the audit log cannot be written): stop every thread, rethrow below
+        stop = true;
+        const std::lock_guard lock(error_mutex);
+        if (!error) error = std::current_exception();
+      }
+    };
+    if (n <= 1) {
+      work();
+    } else {
+      std::vector<std::thread> threads;
+      for (unsigned t = 0; t < n; ++t) threads.emplace_back(work);
+      for (auto& t : threads) t.join();
+    }
+    if (error) std::rethrow_exception(error);
+    for (JobOutcome& o : outcomes) {
+      for (Skip& sk : o.skipped) m_report.skipped.push_back(std::move(sk));
+      m_report.files_shared += o.files_shared;
+      m_report.bytes_shared += o.bytes_shared;
+      m_report.already_shared += o.already_shared;
+      m_report.catalog_rows.dropped += o.rows_dropped;
+    }
+    m_jobs.clear();
+  }
+
+  // One group's reflink work (any thread): opens the keeper, then one batch per
+  // k_max_dedupe_targets targets.
+  void run_reflink_job(const ReflinkJob& job, dupes::ListedOpener& opener, JobOutcome& out) {
+    auto kfd = opener.open(job.keeper);
+    if (!kfd) {
+      const std::string why = kfd.error() == ESTALE ? "keeper changed since it was hashed"
+                                                    : reason_for_errno("open keeper", kfd.error());
+      for (uint32_t t : job.targets) out.skipped.push_back({display(t), why});
+      return;
+    }
+    std::vector<fs::Extent> keeper_extents;
+    if (!job.extents_known)
+      if (auto e = fs::read_extents(kfd->get(), fs::SyncFirst::yes)) keeper_extents = std::move(*e);
+    const std::span<const uint32_t> files(job.targets);
+    for (size_t b = 0; b < files.size(); b += fs::k_max_dedupe_targets)
+      reflink_batch(kfd->get(), job.extents_known ? nullptr : &keeper_extents,
+                    files.subspan(b, std::min(fs::k_max_dedupe_targets, files.size() - b)), job.size, opener, out);
+  }
+
   // Reflink mode for up to k_max_dedupe_targets targets of one keeper: each is opened and
   // checked (identity; extents unless `keeper_extents` is null: the finder checked them),
   // then one FIDEDUPERANGE per chunk covers all of them. The intents are written in one go
-  // before the call, the confirmations with the next batch's intents (or at the end).
+  // (under the audit lock, with whatever other threads queued) before the call; the
+  // confirmations are queued after it and written with the next flush (or at the end).
   void reflink_batch(int keeper_fd, const std::vector<fs::Extent>* keeper_extents,
-                     std::span<const uint32_t> files, uint64_t size) {
+                     std::span<const uint32_t> files, uint64_t size, dupes::ListedOpener& opener,
+                     JobOutcome& out) {
     std::vector<util::Fd> fds;
     std::vector<uint32_t> which;
     std::vector<fs::DedupeTarget> dts;
     std::vector<std::string> paths;
+    std::vector<nlohmann::ordered_json> intents;
     for (const uint32_t t : files) {
-      auto tfd = m_opener.open(t);
+      auto tfd = opener.open(t);
       if (!tfd) {
-        skip(t, tfd.error() == ESTALE ? "changed since it was hashed" : reason_for_errno("open", tfd.error()));
+        out.skipped.push_back({display(t), tfd.error() == ESTALE ? "changed since it was hashed"
+                                                                 : reason_for_errno("open", tfd.error())});
         continue;
       }
       util::pause_point("dedupe.before_share", rel_path(t));
@@ -296,26 +399,31 @@ private:
         // extents compared by the finder
       } else if (auto te = fs::read_extents(tfd->get(), fs::SyncFirst::yes)) {
         if (fs::same_physical_extents(*keeper_extents, *te)) {
-          m_report.already_shared++;
+          out.already_shared++;
           continue;
         }
         if (fs::has_inline_extent(*te) || fs::has_inline_extent(*keeper_extents)) {
-          skip(t, "inline extent (stored in metadata, cannot be shared)");
+          out.skipped.push_back({display(t), "inline extent (stored in metadata, cannot be shared)"});
           continue;
         }
       }
       paths.push_back(display(t));
-      m_options.audit->append({{"action", "dedupe_range"}, {"phase", "intent"},
-                               {"path", report::path_to_json(paths.back())}, {"bytes", size}},
-                              util::Durability::batched);
+      intents.push_back({{"action", "dedupe_range"}, {"phase", "intent"},
+                         {"path", report::path_to_json(paths.back())}, {"bytes", size}});
       dts.push_back({tfd->get(), {}});
       fds.push_back(std::move(*tfd));
       which.push_back(t);
     }
     if (dts.empty()) return;
-    m_options.audit->flush(); // every intent (and earlier confirmation) on file before the call
+    {
+      // Every intent (and earlier confirmation) on file before the call.
+      const std::lock_guard lock(m_audit_mutex);
+      for (auto& line : intents) m_options.audit->append(std::move(line), util::Durability::batched);
+      m_options.audit->flush();
+    }
     util::pause_point("dedupe.before_dedupe_call", rel_path(which[0]));
     fs::dedupe_ranges(keeper_fd, dts, size);
+    std::vector<nlohmann::ordered_json> confirmations;
     for (size_t k = 0; k < dts.size(); ++k) {
       const fs::DedupeResult& r = dts[k].result;
       const uint32_t t = which[k];
@@ -326,27 +434,28 @@ private:
         done["phase"] = "done";
         if (const std::string moved = changed_during_call(fds[k].get(), t, r.bytes_deduped); !moved.empty()) {
           done["changed"] = moved;
-          skip(t, moved);
-          if (m_rows.enabled()) m_report.catalog_rows.dropped++;
+          out.skipped.push_back({paths[k], moved});
+          if (m_rows.enabled()) out.rows_dropped++;
           break;
         }
         // Unchanged identity (the one fstat above): the rows of the hashing pass stay valid.
-        m_report.files_shared++;
-        m_report.bytes_shared += size;
-        m_changed.push_back(t);
+        out.files_shared++;
+        out.bytes_shared += size;
         break;
       case fs::DedupeStatus::differs:
         done["phase"] = "differs";
-        skip(t, "content differs (the kernel compared different bytes: changed since it was hashed)");
+        out.skipped.push_back({paths[k], "content differs (the kernel compared different bytes: changed since it was hashed)"});
         break;
       case fs::DedupeStatus::error:
         done["phase"] = "failed";
         done["error"] = util::errno_text(r.err);
-        skip(t, reason_for_errno("FIDEDUPERANGE", r.err, fds[k].get()));
+        out.skipped.push_back({paths[k], reason_for_errno("FIDEDUPERANGE", r.err, fds[k].get())});
         break;
       }
-      m_options.audit->append(std::move(done), util::Durability::batched);
+      confirmations.push_back(std::move(done));
     }
+    const std::lock_guard lock(m_audit_mutex);
+    for (auto& line : confirmations) m_options.audit->append(std::move(line), util::Durability::batched);
   }
 
   // True when `t` now shares the keeper's storage.
@@ -420,7 +529,8 @@ private:
   util::JsonLinesLog m_journal;
   ExecutionReport m_report;
   ChangedRows m_rows;
-  std::vector<uint32_t> m_changed; // files shared in reflink mode (contents unchanged)
+  std::vector<ReflinkJob> m_jobs;  // reflink work queued by the planning pass
+  std::mutex m_audit_mutex;        // the audit log, shared by the reflink threads
   dupes::ListedOpener m_opener;    // keepers and targets, from cached directory descriptors
   const dupes::DuplicateSet* m_dupes = nullptr; // the set being run
 };

@@ -7,6 +7,8 @@
 //   verification to rename, identity re-checked, renameat). hardlink: only under --immutable
 //   paths, invariants 3 and 4, each link journaled for --undo. Every destructive step is in
 //   the audit log before it happens and confirmed after.
+// Groups are planned on one thread; reflink groups (disjoint files) then run on
+// ExecutorOptions::threads threads, clone and hardlink groups on one.
 
 #include "dedupe/catalog_rows.hpp"
 #include "util/json_lines_log.hpp"
@@ -31,6 +33,7 @@ struct ExecutorOptions {
   std::vector<util::Glob> immutable; // hardlink mode: only paths under these
   std::vector<util::Glob> only;      // act only on paths under these
   bool cross_fs = false;
+  unsigned threads = 0;              // reflink mode: threads running FIDEDUPERANGE (0: one per core)
   util::JsonLinesLog* audit = nullptr;     // required unless dry-run
   std::string journal_path;          // hardlink journal (opened on the first link)
   catalog::Catalog* catalog = nullptr; // rows of the files changed are written here (may be null)

@@ -12,9 +12,35 @@ namespace wsd::dupes {
 
 namespace {
 
-std::string file_path(const DupesReport& r, uint32_t file) {
+// Sets `out` to the display path of list file `file` (what RootSet::display_path of its
+// rel_path gives), reusing out's buffer: rendering builds ~one path per listed file.
+void assign_file_path(const DupesReport& r, uint32_t file, std::string& out) {
   const scan::FileEntry& f = r.files->files[file];
-  return r.roots->display_path(f.root, r.files->rel_path(file));
+  const scan::PathArena& paths = r.files->paths;
+  out = r.roots->roots()[f.root].display;
+  if (out != "/") out += '/';
+  uint32_t chain[64]; // directories below the root, bottom-up
+  size_t depth = 0;
+  std::vector<uint32_t> deep;
+  for (uint32_t d = f.dir; d != scan::k_no_dir && paths.dir(d).parent != scan::k_no_dir; d = paths.dir(d).parent) {
+    if (depth < std::size(chain)) chain[depth++] = d;
+    else deep.push_back(d);
+  }
+  for (size_t k = deep.size(); k-- > 0;) {
+    out.append(paths.name(paths.dir(deep[k]).name));
+    out += '/';
+  }
+  for (size_t k = depth; k-- > 0;) {
+    out.append(paths.name(paths.dir(chain[k]).name));
+    out += '/';
+  }
+  out.append(paths.name(f.name));
+}
+
+std::string file_path(const DupesReport& r, uint32_t file) {
+  std::string out;
+  assign_file_path(r, file, out);
+  return out;
 }
 
 std::string hex(const content::Digest128& d) { return fmt::format("{:016x}{:016x}", d.high, d.low); }
@@ -140,10 +166,11 @@ void append_group_json(const DupesReport& r, const DuplicateGroup& g, std::strin
       g.size, g.duplicate_bytes, g.reclaimable_bytes, g.already_shared, g.inline_files, g.held_bytes_total,
       hex(g.digest));
   bool first = true;
+  std::string path;
   for (uint32_t f : g.files) {
     out += first ? "\n        " : ",\n        ";
     first = false;
-    const std::string path = file_path(r, f);
+    assign_file_path(r, f, path);
     const bool plain = std::none_of(path.begin(), path.end(), [](char c) {
       return c == '"' || c == '\\' || static_cast<unsigned char>(c) < 0x20;
     });

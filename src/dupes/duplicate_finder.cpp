@@ -9,6 +9,7 @@
 #include <chrono>
 #include <map>
 #include <memory>
+#include <malloc.h>
 #include <thread>
 
 namespace wsd::dupes {
@@ -16,6 +17,13 @@ namespace wsd::dupes {
 namespace {
 
 using Clock = std::chrono::steady_clock;
+
+// Frees a vector's buffer (`v = {}` would pick the initializer-list assignment, which keeps
+// the capacity).
+template <typename V>
+void release(V& v) {
+  V().swap(v);
+}
 
 double seconds_since(Clock::time_point start) {
   return std::chrono::duration<double>(Clock::now() - start).count();
@@ -67,7 +75,8 @@ HashPass hash_files(const fs::RootSet& roots, const scan::FileList& list,
 // maps is referenced from outside the group (a btrfs snapshot holding the files, or a reflink
 // copy elsewhere): sharing that member leaves the extent allocated. Records such bytes per
 // member that would otherwise be freed (cluster heads after the first, not inline).
-void note_held_elsewhere(const DuplicateGroup& group, const std::vector<std::vector<fs::Extent>>& extents,
+void note_held_elsewhere(const DuplicateGroup& group, const uint32_t* shares, const uint8_t* inline_extent,
+                         const std::vector<std::vector<fs::Extent>>& extents,
                          std::vector<std::pair<uint32_t, uint64_t>>& held_out) {
   std::vector<uint64_t> starts; // physical starts of every member's extents
   for (const auto& list : extents)
@@ -75,7 +84,7 @@ void note_held_elsewhere(const DuplicateGroup& group, const std::vector<std::vec
       if (e.physical != 0) starts.push_back(e.physical);
   std::sort(starts.begin(), starts.end());
   for (uint32_t m = 1; m < extents.size(); ++m) {
-    if (group.shares_with[m] != m || group.inline_extent[m]) continue;
+    if (shares[m] != m || inline_extent[m] != 0) continue;
     uint64_t held = 0;
     for (const fs::Extent& e : extents[m]) {
       if (!fs::is_shared(e) || e.physical == 0) continue;
@@ -86,9 +95,11 @@ void note_held_elsewhere(const DuplicateGroup& group, const std::vector<std::vec
   }
 }
 
-// Marks members that already share physical extents with an earlier member.
+// Marks members that already share physical extents with an earlier member: `shares` and
+// `inline_extent` are the group's writable per-member arrays (DuplicateSet's storage).
 void check_sharing(const fs::RootSet& roots, const scan::FileList& list, ListedOpener& opener,
-                   DuplicateGroup& group, std::vector<FileProblem>& problems,
+                   const DuplicateGroup& group, uint32_t* shares, uint8_t* inline_extent,
+                   std::vector<FileProblem>& problems,
                    std::vector<std::string>& notes, std::vector<std::pair<uint32_t, uint64_t>>& held,
                    uint64_t& checks) {
   std::vector<std::vector<fs::Extent>> extents(group.files.size());
@@ -113,19 +124,19 @@ void check_sharing(const fs::RootSet& roots, const scan::FileList& list, ListedO
       problems.push_back({group.files[m], "fiemap", ext.error()});
       continue;
     }
-    group.inline_extent[m] = fs::has_inline_extent(*ext);
+    inline_extent[m] = fs::has_inline_extent(*ext) ? 1 : 0;
     extents[m] = std::move(*ext);
   }
   for (size_t m = 1; m < group.files.size(); ++m) {
     for (size_t k = 0; k < m; ++k) {
-      if (group.shares_with[k] != k) continue; // compare with cluster heads only
+      if (shares[k] != k) continue; // compare with cluster heads only
       if (fs::same_physical_extents(extents[m], extents[k])) {
-        group.shares_with[m] = static_cast<uint32_t>(k);
+        shares[m] = static_cast<uint32_t>(k);
         break;
       }
     }
   }
-  note_held_elsewhere(group, extents, held);
+  note_held_elsewhere(group, shares, inline_extent, extents, held);
 }
 
 } // namespace
@@ -149,12 +160,23 @@ DuplicateSet find_duplicates(const fs::RootSet& roots, const scan::FileList& lis
   DuplicateSet out;
   const auto& files = list.files;
   const uint64_t min_size = std::max<uint64_t>(options.min_size, 1);
+  auto size_of = [&](uint32_t file) { return files[file].st.size; };
+
+  // Memory (DESIGN.md section 6): besides the FileList, the passes hold one list-order array
+  // of candidates (4 bytes each), one array of candidate positions kept in (size, digest)
+  // order that finally becomes the groups' member array (4 bytes), and the digests (16 bytes
+  // + the pipeline's outcome byte). Sizes are read from the FileList, never copied.
 
   // 1. Size groups, one member per inode (overlapping roots can list an inode twice).
-  std::vector<uint32_t> order;
+  std::vector<uint32_t> keys;
+  {
+    size_t n = 0;
+    for (uint32_t i = 0; i < files.size(); ++i) n += files[i].st.size >= min_size;
+    keys.reserve(n);
+  }
   for (uint32_t i = 0; i < files.size(); ++i)
-    if (files[i].st.size >= min_size) order.push_back(i);
-  std::sort(order.begin(), order.end(), [&](uint32_t a, uint32_t b) {
+    if (files[i].st.size >= min_size) keys.push_back(i);
+  std::sort(keys.begin(), keys.end(), [&](uint32_t a, uint32_t b) {
     const auto& x = files[a].st;
     const auto& y = files[b].st;
     if (x.size != y.size) return x.size > y.size;
@@ -162,23 +184,32 @@ DuplicateSet find_duplicates(const fs::RootSet& roots, const scan::FileList& lis
     if (x.ino != y.ino) return x.ino < y.ino;
     return a < b;
   });
-  order.erase(std::unique(order.begin(), order.end(),
-                          [&](uint32_t a, uint32_t b) {
-                            return files[a].st.dev == files[b].st.dev &&
-                                   files[a].st.ino == files[b].st.ino;
-                          }),
-              order.end());
-  std::vector<uint32_t> candidates;
-  for (size_t i = 0; i < order.size();) {
-    size_t j = i;
-    while (j < order.size() && files[order[j]].st.size == files[order[i]].st.size) ++j;
-    if (j - i >= 2) candidates.insert(candidates.end(), order.begin() + static_cast<long>(i),
-                                      order.begin() + static_cast<long>(j));
-    i = j;
-  }
-  order = {};
-  out.stats.candidates = candidates.size();
+  keys.erase(std::unique(keys.begin(), keys.end(),
+                         [&](uint32_t a, uint32_t b) {
+                           return files[a].st.dev == files[b].st.dev && files[a].st.ino == files[b].st.ino;
+                         }),
+             keys.end());
+  // Keeps the runs (of equal size, or of equal size and digest) with two members or more,
+  // in place; `same(a, b)` compares neighbours.
+  auto keep_collisions = [](std::vector<uint32_t>& v, auto same) {
+    size_t w = 0;
+    for (size_t i = 0; i < v.size();) {
+      size_t j = i + 1;
+      while (j < v.size() && same(v[i], v[j])) ++j;
+      if (j - i >= 2)
+        for (size_t k = i; k < j; ++k) v[w++] = v[k];
+      i = j;
+    }
+    v.resize(w);
+  };
+  keep_collisions(keys, [&](uint32_t a, uint32_t b) { return size_of(a) == size_of(b); });
+  std::vector<uint32_t> candidates(keys.begin(), keys.end()); // FileList indexes, list order
   std::sort(candidates.begin(), candidates.end()); // read in list (directory) order
+  out.stats.candidates = candidates.size();
+  // keys: candidate positions (not file indexes) from now on, still in size order
+  for (uint32_t& k : keys)
+    k = static_cast<uint32_t>(std::lower_bound(candidates.begin(), candidates.end(), k) - candidates.begin());
+  auto csize = [&](uint32_t pos) { return files[candidates[pos]].st.size; };
 
   // 2. Partial hash (small files: the whole file, which is then final).
   const uint64_t small_limit = 2 * options.partial_bytes;
@@ -192,47 +223,37 @@ DuplicateSet find_duplicates(const fs::RootSet& roots, const scan::FileList& lis
   out.stats.partial_hashed = candidates.size();
   out.stats.bytes_read += first.bytes;
   out.stats.seconds_partial = seconds_since(start);
+  ::malloc_trim(0); // the reader threads' buffers
 
-  // One digest and size per candidate (the partial digest, replaced by the full one where
-  // read), and candidate positions sorted by (size, digest): 29 bytes per candidate. The
-  // sorts compare these dense arrays only, never the (cache-cold) FileList entries.
+  // One digest per candidate: the partial digest, replaced by the full one where read.
   std::vector<content::Digest128> digest = std::move(first.digests);
   std::vector<bool> ok = std::move(first.ok);
   first = HashPass{};
-  std::vector<uint64_t> csize(candidates.size());
-  for (size_t k = 0; k < candidates.size(); ++k) csize[k] = files[candidates[k]].st.size;
-  // candidates ascend, so position order is list order
-  auto sort_keys = [&](std::vector<uint32_t>& keys) {
-    std::sort(keys.begin(), keys.end(), [&](uint32_t a, uint32_t b) {
-      if (csize[a] != csize[b]) return csize[a] > csize[b];
-      if (digest[a] != digest[b]) return digest[a] < digest[b];
-      return a < b;
-    });
+  keys.erase(std::remove_if(keys.begin(), keys.end(), [&](uint32_t k) { return !ok[k]; }), keys.end());
+  // Sorts each run of equal size by (digest, position): keys end up in (size descending,
+  // digest, position) order. `only_large` skips runs of small files (already final).
+  auto sort_size_runs = [&](bool only_large) {
+    for (size_t i = 0; i < keys.size();) {
+      const uint64_t size = csize(keys[i]);
+      size_t j = i + 1;
+      while (j < keys.size() && csize(keys[j]) == size) ++j;
+      if (j - i >= 2 && (!only_large || size > small_limit))
+        std::sort(keys.begin() + static_cast<long>(i), keys.begin() + static_cast<long>(j),
+                  [&](uint32_t a, uint32_t b) {
+                    if (digest[a] != digest[b]) return digest[a] < digest[b];
+                    return a < b;
+                  });
+      i = j;
+    }
   };
-  auto same_key = [&](uint32_t a, uint32_t b) {
-    return csize[a] == csize[b] && digest[a] == digest[b];
-  };
-  std::vector<uint32_t> keys;
-  keys.reserve(candidates.size());
-  for (uint32_t k = 0; k < candidates.size(); ++k)
-    if (ok[k]) keys.push_back(k);
-  sort_keys(keys);
+  auto same_key = [&](uint32_t a, uint32_t b) { return digest[a] == digest[b] && csize(a) == csize(b); };
+  sort_size_runs(false);
+  keep_collisions(keys, same_key);
 
   // 3. Full hash of large files whose size and partial hash collide.
   std::vector<uint32_t> second; // candidate positions, ascending (= list order)
-  std::vector<uint32_t> final_keys;
-  for (size_t i = 0; i < keys.size();) {
-    size_t j = i;
-    while (j < keys.size() && same_key(keys[j], keys[i])) ++j;
-    if (j - i >= 2) {
-      for (size_t k = i; k < j; ++k) {
-        if (csize[keys[k]] <= small_limit) final_keys.push_back(keys[k]);
-        else second.push_back(keys[k]);
-      }
-    }
-    i = j;
-  }
-  keys = {};
+  for (uint32_t k : keys)
+    if (csize(k) > small_limit) second.push_back(k);
   std::sort(second.begin(), second.end());
   std::vector<uint32_t> second_files(second.size());
   for (size_t k = 0; k < second.size(); ++k) second_files[k] = candidates[second[k]];
@@ -243,50 +264,75 @@ DuplicateSet find_duplicates(const fs::RootSet& roots, const scan::FileList& lis
   out.stats.full_hashed = second.size();
   out.stats.bytes_read += full.bytes;
   out.stats.seconds_full = seconds_since(start);
+  release(second_files);
   std::vector<content::Digest128> partial_of_second(second.size()); // by position in `second`
   for (size_t k = 0; k < second.size(); ++k) {
     partial_of_second[k] = digest[second[k]];
-    if (!full.ok[k]) continue;
-    digest[second[k]] = full.digests[k];
-    final_keys.push_back(second[k]);
+    if (full.ok[k]) digest[second[k]] = full.digests[k];
+    else ok[second[k]] = false;
   }
   full = HashPass{};
-  second_files = {};
-  sort_keys(final_keys);
+  ::malloc_trim(0);
+  keys.erase(std::remove_if(keys.begin(), keys.end(), [&](uint32_t k) { return !ok[k]; }), keys.end());
+  release(ok);
+  sort_size_runs(true);
+  keep_collisions(keys, same_key);
 
-  // 4. Groups (counted first: no regrowth of the group vector); then storage already shared.
-  size_t group_count = 0;
-  for (size_t i = 0; i < final_keys.size();) {
-    size_t j = i;
-    while (j < final_keys.size() && same_key(final_keys[j], final_keys[i])) ++j;
-    if (j - i >= 2) ++group_count;
-    i = j;
-  }
-  out.groups.reserve(group_count);
-  for (size_t i = 0; i < final_keys.size();) {
-    size_t j = i;
-    while (j < final_keys.size() && same_key(final_keys[j], final_keys[i])) ++j;
-    if (j - i >= 2) {
-      DuplicateGroup g;
-      g.size = csize[final_keys[i]];
-      g.digest = digest[final_keys[i]];
-      const auto at = std::lower_bound(second.begin(), second.end(), final_keys[i]);
-      if (at != second.end() && *at == final_keys[i]) {
-        g.partial_digest = partial_of_second[static_cast<size_t>(at - second.begin())];
-        g.has_partial = true;
-      }
-      g.files.reserve(j - i);
-      for (size_t k = i; k < j; ++k) g.files.push_back(candidates[final_keys[k]]);
-      std::sort(g.files.begin(), g.files.end()); // FileList order = (root, path)
-      out.groups.push_back(std::move(g));
+  // 4. Groups. Their members become one flat array (keys itself, turned into file indexes,
+  // each group in path order); each group's digests go to a small array first, so the
+  // per-candidate arrays are freed before the group records (128 bytes each) are made.
+  if (keys.capacity() - keys.size() > keys.size() / 8) keys.shrink_to_fit();
+  struct Run {
+    content::Digest128 digest;
+    content::Digest128 partial_digest;
+    uint32_t end = 0; // one past its last member in keys
+    bool has_partial = false;
+  };
+  std::vector<Run> runs;
+  {
+    size_t count = 0;
+    for (size_t i = 0; i < keys.size(); ++count) {
+      size_t j = i + 1;
+      while (j < keys.size() && same_key(keys[i], keys[j])) ++j;
+      i = j;
     }
+    runs.reserve(count);
+  }
+  for (size_t i = 0; i < keys.size();) {
+    size_t j = i + 1;
+    while (j < keys.size() && same_key(keys[i], keys[j])) ++j;
+    Run run;
+    run.digest = digest[keys[i]];
+    run.end = static_cast<uint32_t>(j);
+    const auto at = std::lower_bound(second.begin(), second.end(), keys[i]);
+    if (at != second.end() && *at == keys[i]) {
+      run.partial_digest = partial_of_second[static_cast<size_t>(at - second.begin())];
+      run.has_partial = true;
+    }
+    runs.push_back(run);
+    for (size_t k = i; k < j; ++k) keys[k] = candidates[keys[k]];
+    std::sort(keys.begin() + static_cast<long>(i), keys.begin() + static_cast<long>(j)); // FileList order = (root, path)
     i = j;
   }
-  final_keys = {};
-  digest = {};
-  csize = {};
-  second = {};
-  partial_of_second = {};
+  release(digest);
+  release(candidates);
+  release(second);
+  release(partial_of_second);
+  out.members = std::move(keys);
+  out.groups.reserve(runs.size());
+  uint32_t begin = 0;
+  for (const Run& run : runs) {
+    DuplicateGroup g;
+    g.size = files[out.members[begin]].st.size;
+    g.digest = run.digest;
+    g.partial_digest = run.partial_digest;
+    g.has_partial = run.has_partial;
+    g.files = std::span<const uint32_t>(out.members.data() + begin, run.end - begin);
+    out.groups.push_back(g);
+    begin = run.end;
+  }
+  release(runs);
+  ::malloc_trim(0);
   start = Clock::now();
   std::vector<fs::FsKind> kinds;
   for (const auto& r : roots.roots()) kinds.push_back(fs::fs_kind(r.fd.get()));
@@ -312,6 +358,12 @@ DuplicateSet find_duplicates(const fs::RootSet& roots, const scan::FileList& lis
     uint64_t checks = 0;
   };
   std::vector<Slice> slices(threads);
+  // Only where extents are looked at do the per-member marks exist (elsewhere they would
+  // cost 5 bytes per member for nothing).
+  if (checking && std::any_of(kinds.begin(), kinds.end(), [](fs::FsKind k) { return fs::fs_can_share_extents(k); })) {
+    out.member_shares.resize(out.members.size());
+    out.member_inline.resize(out.members.size());
+  }
   {
     size_t at = 0;
     uint64_t seen = 0;
@@ -327,12 +379,13 @@ DuplicateSet find_duplicates(const fs::RootSet& roots, const scan::FileList& lis
     for (size_t k = slice.begin; k < slice.end; ++k) {
       DuplicateGroup& g = out.groups[by_path[k]];
       if (!checking || !fs::fs_can_share_extents(kinds[files[g.files[0]].root])) continue;
-      // Only here do the per-member arrays exist (elsewhere they would cost 4.1 bytes per
-      // member for nothing).
-      g.shares_with.resize(g.files.size());
-      g.inline_extent.assign(g.files.size(), false);
-      for (uint32_t m = 0; m < g.files.size(); ++m) g.shares_with[m] = m;
-      check_sharing(roots, list, opener, g, slice.problems, slice.notes, slice.held, slice.checks);
+      const auto offset = static_cast<size_t>(g.files.data() - out.members.data());
+      uint32_t* shares = out.member_shares.data() + offset;
+      uint8_t* inline_extent = out.member_inline.data() + offset;
+      for (uint32_t m = 0; m < g.files.size(); ++m) shares[m] = m;
+      check_sharing(roots, list, opener, g, shares, inline_extent, slice.problems, slice.notes, slice.held, slice.checks);
+      g.shares_with = std::span<const uint32_t>(shares, g.files.size());
+      g.inline_extent = std::span<const uint8_t>(inline_extent, g.files.size());
     }
   };
   {

@@ -17,6 +17,7 @@
 #include <algorithm>
 #include <atomic>
 #include <cstdint>
+#include <span>
 #include <string>
 #include <utility>
 #include <vector>
@@ -35,33 +36,33 @@ struct FinderOptions {
   CheckSharing check_sharing = CheckSharing::yes;
 };
 
-/// A set of files (inodes) with identical content.
+/// A set of files (inodes) with identical content. Its per-member arrays are views into
+/// the DuplicateSet that holds it (one flat array for all groups: no allocation per group).
 struct DuplicateGroup {
   uint64_t size = 0;
   content::Digest128 digest;
   /// The head-and-tail digest (files larger than twice FinderOptions::partial_bytes only):
   /// what the catalog's "xxh3-128-head-tail" rows hold, so dedupe can write them.
   content::Digest128 partial_digest;
-  bool has_partial = false;
-  std::vector<uint32_t> files;   // indexes into FileList::files, in path order
+  std::span<const uint32_t> files; // indexes into FileList::files, in path order
   /// Per member: the index (into `files`) of the first member it already shares its
   /// physical extents with, or its own index. Empty when extents were not looked at (then
   /// every member is its own storage): read it through shared_with().
-  std::vector<uint32_t> shares_with;
-  /// Per member: stored inline in metadata (btrfs small files), so it cannot share extents.
-  /// Empty when extents were not looked at: read it through is_inline().
-  std::vector<bool> inline_extent;
+  std::span<const uint32_t> shares_with;
+  /// Per member: 1 if stored inline in metadata (btrfs small files), so it cannot share
+  /// extents. Empty when extents were not looked at: read it through is_inline().
+  std::span<const uint8_t> inline_extent;
   uint64_t duplicate_bytes = 0;   // size x (members - 1): what peers print
   uint64_t reclaimable_bytes = 0; // allocated bytes of members beyond the first storage
+  uint64_t held_bytes_total = 0;  // would-be savings a snapshot (or reflink) keeps (DuplicateSet::held_bytes)
   uint32_t already_shared = 0;    // members sharing storage with an earlier member
   uint32_t inline_files = 0;      // members stored inline in metadata (not reclaimable)
-  uint64_t held_bytes_total = 0;  // would-be savings a snapshot (or reflink) keeps (DuplicateSet::held_bytes)
+  bool has_partial = false;
 
   /// The first member that member `m` already shares its storage with (`m` itself if none).
   uint32_t shared_with(uint32_t m) const { return shares_with.empty() ? m : shares_with[m]; }
   /// Whether member `m` is stored inline in metadata.
-  bool is_inline(uint32_t m) const { return !inline_extent.empty() && inline_extent[m]; }
-
+  bool is_inline(uint32_t m) const { return !inline_extent.empty() && inline_extent[m] != 0; }
 };
 
 /// A file that could not be read or changed while read.
@@ -83,8 +84,20 @@ struct FinderStats {
   double seconds_extents = 0;
 };
 
+/// Groups of identical files. Move-only: the groups view arrays it owns.
 struct DuplicateSet {
+  DuplicateSet() = default;
+  DuplicateSet(const DuplicateSet&) = delete;
+  DuplicateSet& operator=(const DuplicateSet&) = delete;
+  DuplicateSet(DuplicateSet&&) noexcept = default;
+  DuplicateSet& operator=(DuplicateSet&&) noexcept = default;
+
   std::vector<DuplicateGroup> groups; // largest reclaimable first, then path order
+  /// The storage DuplicateGroup's views point into: every group's members, one after another
+  /// (4 bytes per member), and where extents were looked at, their sharing and inline marks.
+  std::vector<uint32_t> members;
+  std::vector<uint32_t> member_shares;
+  std::vector<uint8_t> member_inline;
   /// Per FileList::files index: group index, or k_no_group.
   std::vector<uint32_t> group_of;
   /// Files (FileList index, ascending) whose extents are partly held by something outside

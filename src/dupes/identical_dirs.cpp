@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <climits>
 #include <cstring>
+#include <stdexcept>
 #include <unistd.h>
 #include <unordered_map>
 
@@ -50,8 +51,12 @@ std::vector<IdenticalDirGroup> find_identical_dirs(const fs::RootSet& roots,
   std::vector<Node> nodes(ndirs);
   std::string scratch;
 
-  // Children of every directory: (kind << 32 | index), grouped by directory.
-  enum : uint64_t { k_file = 0, k_tree = 1, k_dir = 2 };
+  // Children of every directory, grouped by directory, as one 32-bit number each: a file
+  // index, then tree entries after the files, then directories after those.
+  const auto nfiles = static_cast<uint64_t>(list.files.size());
+  const uint64_t tree_base = nfiles;
+  const uint64_t dir_base = tree_base + list.tree_entries.size();
+  if (dir_base + ndirs > UINT32_MAX) throw std::length_error("find_identical_dirs: too many entries");
   std::unordered_map<fs::InodeKey, uint32_t, fs::InodeKeyHash> linked;
   std::vector<uint32_t> offsets(size_t{ndirs} + 2, 0);
   for (uint32_t i = 0; i < list.files.size(); ++i) {
@@ -66,13 +71,13 @@ std::vector<IdenticalDirGroup> find_identical_dirs(const fs::RootSet& roots,
   for (uint32_t d = 0; d < ndirs; ++d)
     if (paths.dir(d).parent != scan::k_no_dir) offsets[paths.dir(d).parent + 2]++;
   for (size_t d = 2; d < offsets.size(); ++d) offsets[d] += offsets[d - 1];
-  std::vector<uint64_t> items(offsets.back());
-  auto put = [&](uint32_t dir, uint64_t item) { items[offsets[dir + 1]++] = item; };
+  std::vector<uint32_t> items(offsets.back());
+  auto put = [&](uint32_t dir, uint64_t item) { items[offsets[dir + 1]++] = static_cast<uint32_t>(item); };
   for (uint32_t i = 0; i < list.files.size(); ++i)
-    if (list.files[i].nlink <= 1) put(list.files[i].dir, (k_file << 32) | i);
-  for (uint32_t i = 0; i < list.tree_entries.size(); ++i) put(list.tree_entries[i].dir, (k_tree << 32) | i);
+    if (list.files[i].nlink <= 1) put(list.files[i].dir, i);
+  for (uint32_t i = 0; i < list.tree_entries.size(); ++i) put(list.tree_entries[i].dir, tree_base + i);
   for (uint32_t d = 0; d < ndirs; ++d)
-    if (paths.dir(d).parent != scan::k_no_dir) put(paths.dir(d).parent, (k_dir << 32) | d);
+    if (paths.dir(d).parent != scan::k_no_dir) put(paths.dir(d).parent, dir_base + d);
 
   // Content tokens of regular files.
   auto file_token = [&](uint32_t i) {
@@ -102,13 +107,13 @@ std::vector<IdenticalDirGroup> find_identical_dirs(const fs::RootSet& roots,
       n.entries++;
     };
     for (uint32_t k = offsets[d]; k < offsets[d + 1]; ++k) {
-      const uint64_t item = items[k];
-      const auto i = static_cast<uint32_t>(item);
-      if ((item >> 32) == k_file) {
-        add_file(paths.name(list.files[i].name), i);
+      const uint32_t item = items[k];
+      if (item < tree_base) {
+        add_file(paths.name(list.files[item].name), item);
         continue;
       }
-      if ((item >> 32) == k_dir) {
+      if (item >= dir_base) {
+        const auto i = static_cast<uint32_t>(item - dir_base);
         const Node& c = nodes[i];
         children.push_back({paths.name(paths.dir(i).name), fs::EntryType::directory, c.token});
         n.logical += c.logical;
@@ -117,7 +122,7 @@ std::vector<IdenticalDirGroup> find_identical_dirs(const fs::RootSet& roots,
         n.entries += c.entries + 1;
         continue;
       }
-      const scan::TreeEntry& e = list.tree_entries[i];
+      const scan::TreeEntry& e = list.tree_entries[item - tree_base];
       const std::string_view name = paths.name(e.name);
       if (e.type == fs::EntryType::regular) {
         const auto it = linked.find({e.dev, e.ino});
@@ -155,7 +160,7 @@ std::vector<IdenticalDirGroup> find_identical_dirs(const fs::RootSet& roots,
     }
     n.token = tagged_hash('D', buf, scratch);
   }
-  items = {};
+  std::vector<uint32_t>().swap(items); // `items = {}` would keep the capacity
 
   // Groups of equal tokens holding some bytes; only the outermost.
   std::vector<uint32_t> order;

@@ -67,7 +67,41 @@ test_auto_on_ext4_changes_nothing() {
   assert_contains "$(json '.skipped[0].reason' "$TESTDIR/ext4r.json")" "FIDEDUPERANGE not supported" "reason"
 }
 
+# The executor runs the FIDEDUPERANGE calls of independent groups on several threads: the
+# result (files shared, bytes planned, free space, bytes read) is the one of a single thread,
+# and every confirmation in the audit log follows its intent.
+test_threads_same_result() {
+  local mnt=$TESTDIR/threads
+  mount_image btrfs 400M "$mnt"
+  gentree "$mnt/p" --workspaces 8 >/dev/null
+  cp -a --reflink=never "$mnt/p" "$mnt/a"; cp -a --reflink=never "$mnt/p" "$mnt/b"; rm -rf "$mnt/p"; sync
+  local before; before=$(content_hashes "$mnt/a")
+  local free0; free0=$(free_bytes "$mnt")
+  dd_run "$TESTDIR/j1.json" "$mnt/a" -j1
+  local free1; free1=$(free_bytes "$mnt")
+  "$WSDEDUP" dedupe --audit-log "$TESTDIR/audit-j4.jsonl" --json "$mnt/b" -j4 >"$TESTDIR/j4.json"
+  local free4; free4=$(free_bytes "$mnt")
+  local k
+  for k in files_shared bytes_planned bytes_shared skipped inline_files groups; do
+    assert_eq "$(json .total.$k "$TESTDIR/j1.json")" "$(json .total.$k "$TESTDIR/j4.json")" "-j4 $k equals -j1"
+  done
+  [[ $(json .total.files_shared "$TESTDIR/j4.json") -gt 100 ]] || fail "files shared: $(json .total.files_shared "$TESTDIR/j4.json")"
+  # Both runs freed about the same (statfs granularity, metadata: within 1 MiB).
+  local d1=$((free1 - free0)) d4=$((free4 - free1))
+  (( d4 > d1 - 1048576 && d4 < d1 + 1048576 )) || fail "freed: -j1 $d1, -j4 $d4"
+  assert_eq "$before" "$(content_hashes "$mnt/b")" "-j4: every file reads the same bytes"
+  # Every "done" line follows an "intent" line for the same path.
+  local bad
+  bad=$(jq -r 'select(.action == "dedupe_range") | [.phase, .path] | @tsv' "$TESTDIR/audit-j4.jsonl" |
+        awk -F'\t' '$1 == "intent" { seen[$2] = 1; next } !($2 in seen) { n++ } END { print n + 0 }')
+  assert_eq 0 "$bad" "-j4: every confirmation follows its intent"
+  assert_eq "$(json .total.files_shared "$TESTDIR/j4.json")" \
+    "$(jq -c 'select(.action == "dedupe_range" and .phase == "done")' "$TESTDIR/audit-j4.jsonl" | wc -l)" \
+    "-j4: one confirmation per shared file"
+}
+
 run_test test_btrfs
 run_test test_xfs
 run_test test_auto_on_ext4_changes_nothing
+run_test test_threads_same_result
 finish

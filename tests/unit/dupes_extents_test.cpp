@@ -397,7 +397,7 @@ TEST_F(DupesExtentsBtrfs, FinderMarksReflinkCopiesAsAlreadyShared) {
   ASSERT_EQ(found.groups.size(), 2u);
   const dupes::DuplicateGroup& g = found.groups[0];
   ASSERT_EQ(g.files.size(), 3u); // a, b, c in path order
-  EXPECT_EQ(g.shares_with, (std::vector<uint32_t>{0, 0, 2}));
+  EXPECT_EQ(std::vector<uint32_t>(g.shares_with.begin(), g.shares_with.end()), (std::vector<uint32_t>{0, 0, 2}));
   EXPECT_EQ(g.already_shared, 1u);
   EXPECT_EQ(g.duplicate_bytes, 2 * data.size());
   EXPECT_EQ(g.reclaimable_bytes, data.size()) << "only c's own copy can be reclaimed";

@@ -151,3 +151,48 @@ TEST(DupesIdenticalDirs, TreesInTwoRootsAreFound) {
   EXPECT_EQ(f.dirs[0].dirs[1].root, 1u);
   EXPECT_EQ(f.dirs[0].dirs[1].rel_path, "nm");
 }
+
+// Files of one size whose heads and tails agree but whose middles differ are split by the
+// full hash (each pair its own group, with the shared partial digest kept); every group's
+// members are a distinct slice of the set's one member array, and group_of agrees.
+TEST(DupesFinder, FullHashSplitsPartialCollisionsIntoFlatGroups) {
+  test::TempDir t;
+  const std::string head = test::random_bytes(4096, 31);
+  const std::string tail = test::random_bytes(4096, 32);
+  const std::string mid_a = test::random_bytes(20000, 33);
+  const std::string mid_b = test::random_bytes(20000, 34);
+  const std::string mid_c = test::random_bytes(20000, 35);
+  test::write_file(t / "a1", head + mid_a + tail);
+  test::write_file(t / "d/a2", head + mid_a + tail);
+  test::write_file(t / "b1", head + mid_b + tail);
+  test::write_file(t / "d/b2", head + mid_b + tail);
+  test::write_file(t / "c1", head + mid_c + tail); // partial collision, unique content
+  test::write_file(t / "s1", "same small");
+  test::write_file(t / "e/s2", "same small");
+  test::write_file(t / "u", "unique small");
+  const fs::RootSet roots({t.path()});
+  const Found f = find_all(roots);
+  ASSERT_EQ(f.dupes.groups.size(), 3u);
+  EXPECT_EQ(f.dupes.stats.full_hashed, 5u) << "the five large files collide on head and tail";
+  size_t members = 0;
+  std::vector<std::string> firsts;
+  for (uint32_t gi = 0; gi < f.dupes.groups.size(); ++gi) {
+    const dupes::DuplicateGroup& g = f.dupes.groups[gi];
+    ASSERT_EQ(g.files.size(), 2u);
+    EXPECT_LT(g.files[0], g.files[1]) << "members in path order";
+    EXPECT_EQ(g.files.data(), f.dupes.members.data() + members) << "one slice after another";
+    members += g.files.size();
+    for (uint32_t file : g.files) EXPECT_EQ(f.dupes.group_of[file], gi);
+    firsts.push_back(f.scan.files.rel_path(g.files[0]));
+    EXPECT_EQ(g.has_partial, g.size > 8192);
+    if (g.size > 8192) {
+      EXPECT_NE(g.partial_digest, g.digest);
+    }
+  }
+  EXPECT_EQ(members, f.dupes.members.size());
+  EXPECT_FALSE(f.dupes.groups[0].digest == f.dupes.groups[1].digest);
+  EXPECT_EQ(f.dupes.groups[0].partial_digest, f.dupes.groups[1].partial_digest);
+  std::sort(firsts.begin(), firsts.end());
+  EXPECT_EQ(firsts, (std::vector<std::string>{"a1", "b1", "e/s2"})); // bytewise path order
+  EXPECT_TRUE(f.dupes.problems.empty());
+}
