@@ -567,9 +567,11 @@ Catalog::Snapshot Catalog::load_locked(const std::string& kind, const std::strin
     if (i + 1 < e.size() && e[i + 1].fs_id == e[i].fs_id && e[i + 1].ino == e[i].ino) continue;
     if (e[i].value != k_not_fresh) e[out++] = e[i];
   }
+  // Shrinking copies every entry (tens of MB on a large tree): only worth it when many
+  // superseded or stale rows were dropped. The values' slack is at most the reserve.
+  const size_t loaded = e.size();
   e.resize(out);
-  e.shrink_to_fit();
-  snap.m_values.shrink_to_fit();
+  if (out < loaded - loaded / 4) e.shrink_to_fit();
   return snap;
 }
 
