@@ -3,6 +3,7 @@
 #include "util/error.hpp"
 
 #include <algorithm>
+#include <array>
 #include <cstring>
 
 namespace wsd::scan {
@@ -53,11 +54,23 @@ uint32_t PathArena::add_dir(Cursor& cursor, uint32_t parent, std::string_view na
 }
 
 void PathArena::append_dir_path(uint32_t dir, std::string& out) const {
-  // Collect the chain bottom-up (all but the root), then append top-down.
-  std::vector<uint32_t> chain;
-  for (uint32_t d = dir; d != k_no_dir && m_dirs[d].parent != k_no_dir; d = m_dirs[d].parent)
-    chain.push_back(d);
-  for (size_t k = chain.size(); k-- > 0;) {
+  // Collect the chain bottom-up (all but the root), then append top-down. Called for every
+  // catalog row and report path: a stack array covers real depths without an allocation.
+  constexpr size_t k_small = 64;
+  std::array<uint32_t, k_small> small;
+  std::vector<uint32_t> deep;
+  size_t n = 0;
+  for (uint32_t d = dir; d != k_no_dir && m_dirs[d].parent != k_no_dir; d = m_dirs[d].parent) {
+    if (n < k_small) {
+      small[n] = d;
+    } else {
+      if (deep.empty()) deep.assign(small.begin(), small.end());
+      deep.push_back(d);
+    }
+    ++n;
+  }
+  const uint32_t* chain = deep.empty() ? small.data() : deep.data();
+  for (size_t k = n; k-- > 0;) {
     out.append(name(m_dirs[chain[k]].name));
     if (k > 0) out += '/';
   }

@@ -76,6 +76,23 @@ TEST(TreeScan, FileListIsInBytewisePathOrderWithoutStoredPaths) {
   EXPECT_EQ(list.paths.dir(list.tree_entries[0].dir).root, 1u);
 }
 
+// Paths deeper than append_dir_path's stack array (64 levels) come out whole and in order.
+TEST(PathArena, BuildsPathsOfAnyDepth) {
+  scan::PathArena arena(1);
+  scan::PathArena::Cursor c;
+  uint32_t dir = 0;
+  std::string expected;
+  for (int depth = 1; depth <= 200; ++depth) {
+    const std::string name = "d" + std::to_string(depth);
+    dir = arena.add_dir(c, dir, name, 0);
+    expected += (depth > 1 ? "/" : "") + name;
+    if (depth == 63 || depth == 64 || depth == 65 || depth == 200) {
+      EXPECT_EQ(arena.dir_path(dir), expected) << depth;
+      EXPECT_EQ(arena.path(dir, arena.add_name(c, "f")), expected + "/f") << depth;
+    }
+  }
+}
+
 TEST(PathArena, StoresNamesAndBuildsPaths) {
   scan::PathArena arena(2);
   scan::PathArena::Cursor c;
