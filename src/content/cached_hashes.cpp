@@ -85,8 +85,12 @@ private:
 
 std::string digest_row_value(const Digest128& digest) { return encode(digest); }
 
-std::string hash_kind(ReadScope scope) {
-  return scope == ReadScope::whole ? "xxh3-128" : "xxh3-128-head-tail";
+const std::string& hash_kind(ReadScope scope) {
+  // Named once: it is passed for every catalog row, and the head/tail name is too long for
+  // std::string's inline buffer (one allocation per row otherwise).
+  static const std::string whole = "xxh3-128";
+  static const std::string head_tail = "xxh3-128-head-tail";
+  return scope == ReadScope::whole ? whole : head_tail;
 }
 
 CachedHashStats hash_with_catalog(const fs::RootSet& roots, const std::vector<FileJob>& jobs,

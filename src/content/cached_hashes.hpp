@@ -46,6 +46,6 @@ CachedHashStats hash_jobs_with_catalog(const fs::RootSet& roots, size_t count,
 std::string digest_row_value(const Digest128& digest);
 
 /// The catalog kind for a scope ("xxh3-128" or "xxh3-128-head-tail").
-std::string hash_kind(ReadScope scope);
+const std::string& hash_kind(ReadScope scope);
 
 } // namespace wsd::content
