@@ -23,6 +23,26 @@ struct DigestTable {
   explicit DigestTable(size_t n) : digests(n), outcomes(n, ReadOutcome::error) {}
 };
 
+/// A streaming XXH3-128 state (the digest make_file_hasher() computes, fed piece by piece).
+class DigestStream {
+public:
+  DigestStream();
+  DigestStream(const DigestStream&) = delete;
+  DigestStream& operator=(const DigestStream&) = delete;
+  ~DigestStream();
+  /// Starts a new digest.
+  void reset();
+  /// Adds bytes.
+  void update(const void* data, size_t n);
+  /// Adds `length` zero bytes (a hole read as zeros).
+  void update_zeros(uint64_t length);
+  /// The digest of everything added since reset().
+  Digest128 digest() const;
+
+private:
+  void* m_state; // XXH3_state_t, kept out of this header
+};
+
 /// The consumer; `table` must have a slot for every job id.
 std::unique_ptr<ContentConsumer> make_file_hasher(DigestTable& table);
 

@@ -476,7 +476,7 @@ private:
               {"old_ino", f.st.ino}};
     }
     // The keeper's full metadata (owner, group, mode: the list keeps only what hashing needs),
-    // from the descriptor open_listed_file checked against the scan.
+    // from the descriptor ListedOpener checked against the scan.
     fs::FileStat keeper_st;
     if (const int err = fs::stat_fd(keeper_fd, keeper_st); err != 0) {
       skip(t, reason_for_errno("fstat keeper", err));

@@ -2,7 +2,6 @@
 
 #include "content/cached_hashes.hpp"
 #include "dupes/listed_opener.hpp"
-#include "fs/safe_open.hpp"
 
 #include <algorithm>
 #include <cerrno>
@@ -140,20 +139,6 @@ void check_sharing(const fs::RootSet& roots, const scan::FileList& list, ListedO
 }
 
 } // namespace
-
-util::Result<util::Fd> open_listed_file(const fs::RootSet& roots, const scan::FileList& list,
-                                        uint32_t index, bool cross_fs) {
-  const scan::FileEntry& file = list.files[index];
-  auto fd = fs::open_beneath(roots[file.root].fd.get(), list.rel_path(index), false, cross_fs);
-  if (!fd) return fd;
-  fs::FileStat st;
-  if (const int err = fs::stat_fd(fd->get(), st); err != 0)
-    return util::Result<util::Fd>::failure(err);
-  if (st.dev != file.st.dev || st.ino != file.st.ino || st.size != file.st.size ||
-      st.mtime_ns != file.st.mtime_ns || st.ctime_ns != file.st.ctime_ns || !st.is_regular())
-    return util::Result<util::Fd>::failure(ESTALE);
-  return fd;
-}
 
 DuplicateSet find_duplicates(const fs::RootSet& roots, const scan::FileList& list,
                              const FinderOptions& options, FinderProgress* progress) {

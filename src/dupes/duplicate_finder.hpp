@@ -126,9 +126,4 @@ using FinderProgress = content::ReaderProgress;
 DuplicateSet find_duplicates(const fs::RootSet& roots, const scan::FileList& list,
                              const FinderOptions& options, FinderProgress* progress = nullptr);
 
-/// Opens list.files[index] beneath its root (O_RDONLY, no symlinks) and checks it is still the
-/// inode the scan saw (dev, ino, size, mtime, ctime). ESTALE when it changed.
-util::Result<util::Fd> open_listed_file(const fs::RootSet& roots, const scan::FileList& list,
-                                        uint32_t index, bool cross_fs);
-
 } // namespace wsd::dupes

@@ -47,9 +47,7 @@ util::Result<util::Fd> ListedOpener::open(uint32_t index) {
   // One fstat on the opened descriptor is the identity check (DESIGN.md invariant 3).
   fs::FileStat st;
   if (const int err = fs::stat_fd(fd->get(), st); err != 0) return util::Result<util::Fd>::failure(err);
-  if (st.dev != file.st.dev || st.ino != file.st.ino || st.size != file.st.size ||
-      st.mtime_ns != file.st.mtime_ns || st.ctime_ns != file.st.ctime_ns || !st.is_regular())
-    return util::Result<util::Fd>::failure(ESTALE);
+  if (!fs::same_file_version(st, file.st)) return util::Result<util::Fd>::failure(ESTALE);
   return fd;
 }
 

@@ -42,4 +42,13 @@ int stat_at(int dirfd, const char* name, FileStat& out);
 /// fstat on an open descriptor; returns 0 or errno.
 int stat_fd(int fd, FileStat& out);
 
+/// Whether `now` is still the regular file `then` described: the same inode with the same
+/// size, mtime and ctime (the identity a hash or a listing was made of). `then` is any type
+/// with FileStat's field names (scan::FileMeta keeps them).
+template <class Then>
+bool same_file_version(const FileStat& now, const Then& then) {
+  return now.is_regular() && now.dev == then.dev && now.ino == then.ino && now.size == then.size &&
+         now.mtime_ns == then.mtime_ns && now.ctime_ns == then.ctime_ns;
+}
+
 } // namespace wsd::fs

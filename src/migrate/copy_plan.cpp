@@ -168,29 +168,25 @@ private:
       }
       return;
     }
-    case fs::EntryType::symlink: {
-      const bool same = d != nullptr && d->link_target == s.link_target && d->st.uid == s.st.uid &&
-                        d->st.gid == s.st.gid && same_mtime(s, *d);
-      if (same) {
-        ++m_plan.unchanged;
-      } else {
-        m_plan.creates.push_back(i);
-        touch_parent(s.rel_path);
-      }
+    case fs::EntryType::symlink:
+      keep_or_create(i, d != nullptr && d->link_target == s.link_target && d->st.uid == s.st.uid &&
+                            d->st.gid == s.st.gid && same_mtime(s, *d));
+      return;
+    default:
+      keep_or_create(i, d != nullptr && same_owner_mode(s, *d) && same_mtime(s, *d) &&
+                            d->xattrs == s.xattrs && d->rdev == s.rdev);
       return;
     }
-    default: {
-      const bool same = d != nullptr && same_owner_mode(s, *d) && same_mtime(s, *d) &&
-                        d->xattrs == s.xattrs && d->rdev == s.rdev;
-      if (same) {
-        ++m_plan.unchanged;
-      } else {
-        m_plan.creates.push_back(i);
-        touch_parent(s.rel_path);
-      }
+  }
+
+  // A symlink or special file is recreated whole unless DST already has it as it is.
+  void keep_or_create(size_t i, bool same) {
+    if (same) {
+      ++m_plan.unchanged;
       return;
     }
-    }
+    m_plan.creates.push_back(i);
+    touch_parent(m_src.nodes[i].rel_path);
   }
 
   const verify::TreeListing& m_src;

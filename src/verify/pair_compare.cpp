@@ -4,7 +4,6 @@
 #include "fs/safe_open.hpp"
 #include "fs/walker.hpp"
 #include "util/pause_point.hpp"
-#include "util/xxhash.hpp"
 
 #include <algorithm>
 #include <atomic>
@@ -13,6 +12,7 @@
 #include <cstring>
 #include <fcntl.h>
 #include <memory>
+#include <span>
 #include <string_view>
 #include <thread>
 #include <unistd.h>
@@ -68,37 +68,6 @@ int64_t wall_clock_ns() {
       .count();
 }
 
-// An XXH3 streaming state, freed on destruction.
-class HashState {
-public:
-  HashState() : m_state(XXH3_createState()) {
-    if (!m_state) throw std::bad_alloc();
-  }
-  HashState(const HashState&) = delete;
-  HashState& operator=(const HashState&) = delete;
-  ~HashState() { XXH3_freeState(m_state); }
-  void reset() { XXH3_128bits_reset(m_state); }
-  void update(const char* data, size_t n) { XXH3_128bits_update(m_state, data, n); }
-  content::Digest128 digest() const {
-    const XXH128_hash_t h = XXH3_128bits_digest(m_state);
-    return {h.low64, h.high64};
-  }
-
-private:
-  XXH3_state_t* m_state;
-};
-
-content::Digest128 hash_once(const char* data, size_t n) {
-  const XXH128_hash_t h = XXH3_128bits(data, n); // equals the streaming digest of the same bytes
-  return {h.low64, h.high64};
-}
-
-bool same_identity(const fs::FileStat& now, const fs::FileStat& listed) {
-  return now.is_regular() && now.dev == listed.dev && now.ino == listed.ino &&
-         now.size == listed.size && now.mtime_ns == listed.mtime_ns &&
-         now.ctime_ns == listed.ctime_ns;
-}
-
 class Worker {
 public:
   Worker(const fs::RootSet& roots, const PairCompareOptions& options,
@@ -149,7 +118,7 @@ public:
         if (const int err = fs::stat_fd(fds[side].get(), now); err != 0) {
           fail(r, side, "statx", err);
           failed = true;
-        } else if (!same_identity(now, *listed[side])) {
+        } else if (!fs::same_file_version(now, *listed[side])) {
           changed(r, side);
           failed = true;
         }
@@ -236,9 +205,9 @@ private:
       if (std::memcmp(m_buf[0].get(), m_buf[1].get(), static_cast<size_t>(size)) != 0)
         r.outcome = PairOutcome::different;
       if (m_hash) {
-        r.digests[0] = hash_once(m_buf[0].get(), static_cast<size_t>(size));
+        r.digests[0] = content::hash_bytes(std::as_bytes(std::span(m_buf[0].get(), static_cast<size_t>(size))));
         r.digests[1] = r.outcome == PairOutcome::different
-                           ? hash_once(m_buf[1].get(), static_cast<size_t>(size))
+                           ? content::hash_bytes(std::as_bytes(std::span(m_buf[1].get(), static_cast<size_t>(size))))
                            : r.digests[0]; // the same bytes
         r.hashed = true;
       }
@@ -280,7 +249,7 @@ private:
         fail(r, side, "statx", err);
         return off;
       }
-      if (!same_identity(after, *listed[side])) {
+      if (!fs::same_file_version(after, *listed[side])) {
         changed(r, side);
         return off;
       }
@@ -300,7 +269,7 @@ private:
   size_t m_chunk;
   std::unique_ptr<char[]> m_buf[2];
   bool m_hash;
-  HashState m_state; // large files: chunks are hashed only while both sides agree
+  content::DigestStream m_state; // large files: chunks are hashed only while both sides agree
   std::vector<OpenDir> m_dirs[2];
   PairCompareStats m_stats;
 };
