@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <array>
-#include <new>
 
 namespace wsd::estimate {
 namespace {
@@ -78,34 +77,24 @@ ChunkModel::ChunkModel(std::vector<uint32_t> averages) : m_averages(std::move(av
 
 ChunkFeeder::ChunkFeeder(ChunkModel& model) : m_model(model) {
   for (uint32_t avg : model.averages()) {
-    XXH3_state_t* state = XXH3_createState();
-    if (state == nullptr) {
-      throw std::bad_alloc();
-    }
-    m_lanes.push_back(Lane{FastCdc(CdcParams::for_average(avg)), state, 0, {}});
-  }
-}
-
-ChunkFeeder::~ChunkFeeder() {
-  for (Lane& lane : m_lanes) {
-    XXH3_freeState(lane.state);
+    m_lanes.push_back(Lane{FastCdc(CdcParams::for_average(avg)), std::make_unique<content::DigestStream>(), 0, {}});
   }
 }
 
 void ChunkFeeder::begin_file() {
   for (Lane& lane : m_lanes) {
     lane.cdc.reset();
-    XXH3_128bits_reset(lane.state);
+    lane.digest->reset();
     lane.chunk_len = 0;
     lane.pending.clear();
   }
 }
 
 void ChunkFeeder::close_chunk(Lane& lane) {
-  const XXH128_hash_t h = XXH3_128bits_digest(lane.state);
-  lane.pending.push_back(ChunkKey{h.low64, static_cast<uint32_t>(h.high64 >> 32),
+  const content::Digest128 h = lane.digest->digest();
+  lane.pending.push_back(ChunkKey{h.low, static_cast<uint32_t>(h.high >> 32),
                                   static_cast<uint32_t>(lane.chunk_len)});
-  XXH3_128bits_reset(lane.state);
+  lane.digest->reset();
   lane.chunk_len = 0;
 }
 
@@ -115,7 +104,7 @@ void ChunkFeeder::data(std::span<const std::byte> bytes) {
     while (!rest.empty()) {
       bool cut = false;
       const size_t take = lane.cdc.scan(rest, &cut);
-      XXH3_128bits_update(lane.state, rest.data(), take);
+      lane.digest->update(rest.data(), take);
       lane.chunk_len += take;
       if (cut) {
         close_chunk(lane);

@@ -5,6 +5,7 @@
 // (no compression, no allocation rounding), what shifted content would add over ZFS's
 // fixed records. A file's chunks count only when its read succeeded.
 
+#include "content/file_hasher.hpp"
 #include "estimate/fastcdc.hpp"
 #include "model/sharded_table.hpp"
 
@@ -14,7 +15,6 @@
 #include <span>
 #include <vector>
 
-#include "util/xxhash.hpp"
 
 namespace wsd::estimate {
 
@@ -78,7 +78,6 @@ private:
 class ChunkFeeder {
 public:
   explicit ChunkFeeder(ChunkModel& model);
-  ~ChunkFeeder();
   ChunkFeeder(const ChunkFeeder&) = delete;
   ChunkFeeder& operator=(const ChunkFeeder&) = delete;
 
@@ -98,7 +97,7 @@ public:
 private:
   struct Lane {
     FastCdc cdc;
-    XXH3_state_t* state;
+    std::unique_ptr<content::DigestStream> digest; // of the chunk being cut
     uint64_t chunk_len = 0;
     std::vector<ChunkKey> pending; // this file's chunks until end_file
   };
