@@ -118,7 +118,7 @@ using detail::WriterStatements;
 
 namespace {
 
-constexpr int k_schema_version = 5;
+constexpr int k_schema_version = 6; // 5 + the memos table (a version 5 file is upgraded)
 // Rows per write transaction, and the queue's bound in bytes (put() waits beyond it).
 constexpr uint64_t k_batch_rows = 16384;
 constexpr size_t k_max_queued_bytes = size_t{64} << 20;
@@ -157,6 +157,10 @@ CREATE TABLE IF NOT EXISTS segments (
   id INTEGER PRIMARY KEY, kind_id INTEGER NOT NULL, rows INTEGER NOT NULL, data BLOB NOT NULL,
   sum INTEGER NOT NULL);
 CREATE INDEX IF NOT EXISTS segments_by_kind ON segments (kind_id, id);
+CREATE TABLE IF NOT EXISTS memos (
+  id INTEGER PRIMARY KEY, command TEXT NOT NULL, roots TEXT NOT NULL, key TEXT NOT NULL,
+  created_ns INTEGER NOT NULL, signature BLOB NOT NULL, value BLOB NOT NULL, sum INTEGER NOT NULL);
+CREATE INDEX IF NOT EXISTS memos_by_key ON memos (command, key, id);
 )SQL";
 
 bool get_varint(std::string_view in, size_t& pos, uint64_t& v) {
@@ -392,6 +396,14 @@ sqlite3* try_open(const std::string& path, std::string& why, OpenFailure& failur
   if (version == -1) {
     const std::string sql = "INSERT OR IGNORE INTO meta VALUES ('schema_version', '" +
                             std::to_string(k_schema_version) + "')";
+    if (!exec_ok(db, sql.c_str(), &why, failure)) {
+      sqlite3_close(db);
+      return nullptr;
+    }
+  } else if (version == 5) {
+    // Version 6 only adds the memos table (made above): the rows stay.
+    const std::string sql = "UPDATE meta SET value = '" + std::to_string(k_schema_version) +
+                            "' WHERE key = 'schema_version'";
     if (!exec_ok(db, sql.c_str(), &why, failure)) {
       sqlite3_close(db);
       return nullptr;
@@ -812,6 +824,10 @@ CatalogStats Catalog::stats_locked() {
     s.rows += n;
     s.rows_by_kind.emplace_back(name, n);
   }
+  {
+    Stmt st(m_db, "SELECT count(*) FROM memos");
+    if (sqlite3_step(st.get()) == SQLITE_ROW) s.memos = as_u64(sqlite3_column_int64(st.get(), 0));
+  }
   struct stat sb {};
   for (const char* suffix : {"", "-wal"})
     if (::stat((m_path + suffix).c_str(), &sb) == 0) s.file_bytes += as_u64(sb.st_size);
@@ -865,9 +881,136 @@ uint64_t Catalog::prune(const std::vector<PruneScope>& scopes,
   });
 }
 
+namespace {
+
+int64_t memo_sum(const Memo& m) {
+  XXH3_state_t* state = XXH3_createState();
+  XXH3_64bits_reset(state);
+  XXH3_64bits_update(state, &m.created_ns, sizeof m.created_ns);
+  XXH3_64bits_update(state, m.signature.data(), m.signature.size());
+  XXH3_64bits_update(state, m.value.data(), m.value.size());
+  const auto sum = static_cast<int64_t>(XXH3_64bits_digest(state));
+  XXH3_freeState(state);
+  return sum;
+}
+
+std::string column_bytes(sqlite3_stmt* st, int column) {
+  const auto* data = static_cast<const char*>(sqlite3_column_blob(st, column));
+  return std::string(data ? data : "", static_cast<size_t>(sqlite3_column_bytes(st, column)));
+}
+
+} // namespace
+
+std::optional<Memo> Catalog::find_memo(const std::string& command, const std::string& key) {
+  std::lock_guard lock(m_db_mutex);
+  sqlite3_stmt* st = nullptr;
+  if (sqlite3_prepare_v2(m_db,
+                         "SELECT created_ns, signature, value, sum FROM memos WHERE command = ?1 "
+                         "AND key = ?2 ORDER BY id DESC LIMIT 1",
+                         -1, &st, nullptr) != SQLITE_OK) {
+    sqlite3_finalize(st);
+    return std::nullopt;
+  }
+  sqlite3_bind_text(st, 1, command.data(), static_cast<int>(command.size()), SQLITE_STATIC);
+  sqlite3_bind_text(st, 2, key.data(), static_cast<int>(key.size()), SQLITE_STATIC);
+  std::optional<Memo> out;
+  const int rc = sqlite3_step(st);
+  if (detail::is_corrupt(rc)) {
+    sqlite3_finalize(st);
+    rebuild_locked(sqlite3_errstr(rc)); // as when rows are read: moved aside, rebuilt
+    return std::nullopt;
+  }
+  if (rc == SQLITE_ROW) {
+    Memo m;
+    m.created_ns = sqlite3_column_int64(st, 0);
+    m.signature = column_bytes(st, 1);
+    m.value = column_bytes(st, 2);
+    if (memo_sum(m) == sqlite3_column_int64(st, 3)) out = std::move(m); // else damaged: unused
+  }
+  sqlite3_finalize(st);
+  return out;
+}
+
+bool Catalog::has_memo(const std::string& command, const std::string& key) {
+  std::lock_guard lock(m_db_mutex);
+  sqlite3_stmt* st = nullptr;
+  bool found = false;
+  // Reads both of the memos' b-trees (the table through max(id), the index through the
+  // lookup), so damage there is found, and the file rebuilt, at the start of every run.
+  if (sqlite3_prepare_v2(m_db,
+                         "SELECT (SELECT max(id) FROM memos), EXISTS (SELECT 1 FROM memos WHERE "
+                         "command = ?1 AND key = ?2)",
+                         -1, &st, nullptr) == SQLITE_OK) {
+    sqlite3_bind_text(st, 1, command.data(), static_cast<int>(command.size()), SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, key.data(), static_cast<int>(key.size()), SQLITE_STATIC);
+    const int rc = sqlite3_step(st);
+    found = rc == SQLITE_ROW && sqlite3_column_int(st, 1) != 0;
+    if (detail::is_corrupt(rc)) {
+      sqlite3_finalize(st);
+      rebuild_locked(sqlite3_errstr(rc)); // as when rows are read: moved aside, rebuilt
+      return false;
+    }
+  }
+  sqlite3_finalize(st);
+  return found;
+}
+
+bool Catalog::put_memo(const std::string& command, const std::string& roots, const std::string& key,
+                       const Memo& memo) {
+  flush(); // the rows this result came from go first
+  std::lock_guard lock(m_db_mutex);
+  if (!exec_ok(m_db, "BEGIN IMMEDIATE")) return false;
+  bool ok = false;
+  {
+    // Only the newest memo of a key is ever used: it replaces the older ones.
+    sqlite3_stmt* st = nullptr;
+    if (sqlite3_prepare_v2(m_db, "DELETE FROM memos WHERE command = ?1 AND key = ?2", -1, &st,
+                           nullptr) == SQLITE_OK) {
+      sqlite3_bind_text(st, 1, command.data(), static_cast<int>(command.size()), SQLITE_STATIC);
+      sqlite3_bind_text(st, 2, key.data(), static_cast<int>(key.size()), SQLITE_STATIC);
+      ok = sqlite3_step(st) == SQLITE_DONE;
+    }
+    sqlite3_finalize(st);
+  }
+  if (ok) {
+    sqlite3_stmt* st = nullptr;
+    if (sqlite3_prepare_v2(m_db,
+                           "INSERT INTO memos (command, roots, key, created_ns, signature, value, sum) "
+                           "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                           -1, &st, nullptr) == SQLITE_OK) {
+      sqlite3_bind_text(st, 1, command.data(), static_cast<int>(command.size()), SQLITE_STATIC);
+      sqlite3_bind_text(st, 2, roots.data(), static_cast<int>(roots.size()), SQLITE_STATIC);
+      sqlite3_bind_text(st, 3, key.data(), static_cast<int>(key.size()), SQLITE_STATIC);
+      sqlite3_bind_int64(st, 4, memo.created_ns);
+      sqlite3_bind_blob64(st, 5, memo.signature.data(), memo.signature.size(), SQLITE_STATIC);
+      sqlite3_bind_blob64(st, 6, memo.value.data(), memo.value.size(), SQLITE_STATIC);
+      sqlite3_bind_int64(st, 7, memo_sum(memo));
+      ok = sqlite3_step(st) == SQLITE_DONE;
+    }
+    sqlite3_finalize(st);
+  }
+  // The newest few per (command, roots) (other option sets on the same tree).
+  ok = ok && exec_ok(m_db,
+                     ("DELETE FROM memos WHERE id IN (SELECT id FROM (SELECT id, row_number() OVER "
+                      "(PARTITION BY command, roots ORDER BY id DESC) AS n FROM memos) WHERE n > " +
+                      std::to_string(k_memos_kept) + ")")
+                         .c_str());
+  if (ok && exec_ok(m_db, "COMMIT")) return true;
+  sqlite3_exec(m_db, "ROLLBACK", nullptr, nullptr, nullptr);
+  return false;
+}
+
+void Catalog::trim_memos_locked() {
+  exec(("DELETE FROM memos WHERE id IN (SELECT id FROM (SELECT id, row_number() OVER "
+        "(PARTITION BY command, roots ORDER BY id DESC) AS n FROM memos) WHERE n > " +
+        std::to_string(k_memos_kept) + ")")
+           .c_str());
+}
+
 void Catalog::vacuum() {
   rewrite_all([](const RecordView&) { return true; }); // drops superseded rows
   std::lock_guard lock(m_db_mutex);
+  trim_memos_locked();
   exec("VACUUM");
   exec("PRAGMA wal_checkpoint(TRUNCATE)");
 }

@@ -21,6 +21,10 @@
 // runs: readers never wait (WAL); a writer waits up to 30 s for another run's transaction
 // (WSDEDUP_CATALOG_TIMEOUT_MS), then this run stops writing and says so.
 //
+// Command results (schema 6): a `memos` table holds, per (command, options), the
+// content-derived part of recent results and the signature of the walk they came from
+// (catalog/result_memo.hpp), so an unchanged tree costs one walk.
+//
 // Storage (schema 5, log-structured): (kind, params) interned as a small integer; rows
 // appended in segments (one blob of many rows, each stored as its differences from the
 // previous one -- ino, times, path prefix -- and the blob's XXH3-64: SQLite checks no blob
@@ -80,6 +84,7 @@ bool row_is_fresh(const Row& row, const FileIdentity& now);
 
 struct CatalogStats {
   uint64_t rows = 0;
+  uint64_t memos = 0; // stored command results (result memos)
   uint64_t file_bytes = 0;
   std::vector<std::pair<std::string, uint64_t>> rows_by_kind;
 };
@@ -100,6 +105,18 @@ struct PruneScope {
   /// True when a row stored with `path` lies under the walked root.
   bool covers(std::string_view path) const;
 };
+
+/// A command's stored result for one state of its tree (catalog/result_memo.hpp): valid while
+/// the walk's signature still equals `signature` and every file settled before `created_ns`.
+struct Memo {
+  int64_t created_ns = 0; // wall clock when the run that made it began
+  std::string signature;  // the walk's signature (result_memo.hpp)
+  std::string value;      // the command's encoding of its content-derived result
+};
+
+/// Memos kept per (command, roots), the newest ones (one per option set: a newer memo of
+/// the same options replaces the older).
+inline constexpr int k_memos_kept = 4;
 
 namespace detail {
 class WriterStatements;
@@ -154,6 +171,16 @@ public:
   /// The first write error of this run ("" when none): writes stop after one.
   std::string write_error();
 
+  /// The newest memo of (command, key) whose bytes check, if any (never throws for a damaged
+  /// memo: it is ignored).
+  std::optional<Memo> find_memo(const std::string& command, const std::string& key);
+  /// True when a memo of (command, key) is stored (a cheap check before the walk).
+  bool has_memo(const std::string& command, const std::string& key);
+  /// Stores a memo of `command` on `roots`, replacing the older memo of `key` and keeping the
+  /// newest k_memos_kept per (command, roots). False (and nothing stored) when the catalog cannot be written now.
+  bool put_memo(const std::string& command, const std::string& roots, const std::string& key,
+                const Memo& memo);
+
   CatalogStats stats();
   /// Deletes the rows whose (fs_id, ino) is not in `live` and that one of `scopes` covers
   /// (the walks that made `live` looked where their files were); every other row is kept.
@@ -161,6 +188,7 @@ public:
   /// Returns how many went.
   uint64_t prune(const std::vector<PruneScope>& scopes,
                  const std::vector<std::pair<uint64_t, uint64_t>>& live);
+  /// Also drops memos beyond the newest k_memos_kept per (command, roots).
   void vacuum();
 
   const std::string& path() const { return m_path; }
@@ -174,6 +202,7 @@ private:
   Catalog(std::string path, sqlite3* db);
   Snapshot load_locked(const std::string& kind, const std::string& params);
   CatalogStats stats_locked();
+  void trim_memos_locked();
   // Moves the damaged file aside and starts a new one (m_db_mutex held); warns on stderr.
   void rebuild_locked(const std::string& why);
   void writer_loop();

@@ -42,6 +42,7 @@ int run_stats(const CatalogArgs& args) {
     doc["schema"] = "wsdedup.catalog/1";
     doc["path"] = report::path_to_json(c->path());
     doc["rows"] = s.rows;
+    doc["memos"] = s.memos;
     doc["file_bytes"] = s.file_bytes;
     nlohmann::ordered_json kinds = nlohmann::ordered_json::object();
     for (const auto& [k, n] : s.rows_by_kind) kinds[k] = n;
@@ -49,8 +50,9 @@ int run_stats(const CatalogArgs& args) {
     std::fputs(report::dump_json(doc).c_str(), stdout);
     return 0;
   }
-  std::string out = fmt::format("catalog {}: {} rows, {} on disk\n", c->path(),
-                                util::format_count(s.rows), util::format_bytes(s.file_bytes));
+  std::string out = fmt::format("catalog {}: {} rows, {} result memos, {} on disk\n", c->path(),
+                                util::format_count(s.rows), util::format_count(s.memos),
+                                util::format_bytes(s.file_bytes));
   if (!s.rows_by_kind.empty()) {
     report::Table t({{"kind", report::Align::left}, {"rows", report::Align::right}});
     for (const auto& [k, n] : s.rows_by_kind) t.add_row({k, util::format_count(n)});

@@ -2,6 +2,7 @@
 
 #include "cli/commands.hpp"
 #include "cli/common_options.hpp"
+#include "catalog/result_memo.hpp"
 #include "dupes/duplicate_finder.hpp"
 #include "dupes/dupes_render.hpp"
 #include "dupes/identical_dirs.hpp"
@@ -16,6 +17,8 @@
 #include <cstdio>
 #include <malloc.h>
 #include <memory>
+#include <optional>
+#include <string_view>
 
 namespace wsd::cli {
 
@@ -29,12 +32,86 @@ struct DupesArgs {
   bool no_dirs = false;
 };
 
+// Bump when the memo value's layout (or what a group means) changes.
+constexpr uint32_t k_dupes_memo_version = 1;
+
+// The result-memo key: every option that changes the groups.
+std::string dupes_memo_key(const DupesArgs& args, uint64_t min_size) {
+  std::string key = "dupes/" + std::to_string(k_dupes_memo_version) + " min-size=" + std::to_string(min_size) +
+                    (args.no_dirs ? " no-dirs" : "");
+  for (const std::string& r : args.common.roots) key += " root=" + std::to_string(r.size()) + ":" + r;
+  return key;
+}
+
+// One group as a memo stores it (its members follow in the members array).
+struct MemoGroup {
+  uint64_t size;
+  content::Digest128 digest;
+  content::Digest128 partial_digest;
+  uint32_t members;
+  uint32_t has_partial;
+};
+
+// The content-derived part of `set` (groups, digests, members); nullopt when some file could
+// not be read or checked (its next run must try again).
+std::optional<std::string> encode_dupes_memo(const dupes::DuplicateSet& set) {
+  if (!set.problems.empty()) return std::nullopt;
+  catalog::MemoWriter w;
+  std::vector<MemoGroup> groups;
+  std::vector<uint32_t> members;
+  groups.reserve(set.groups.size());
+  members.reserve(set.members.size());
+  for (const dupes::DuplicateGroup& g : set.groups) {
+    groups.push_back({g.size, g.digest, g.partial_digest, static_cast<uint32_t>(g.files.size()),
+                      g.has_partial ? 1u : 0u});
+    members.insert(members.end(), g.files.begin(), g.files.end());
+  }
+  w.put_vector(groups);
+  w.put_vector(members);
+  return w.take();
+}
+
+// The groups a memo value stands for, ready for dupes::confirm_groups; nullopt when the value
+// is malformed or does not fit `files`.
+std::optional<dupes::DuplicateSet> decode_dupes_memo(std::string_view value, size_t files) {
+  catalog::MemoReader in(value);
+  std::vector<MemoGroup> groups;
+  dupes::DuplicateSet set;
+  in.get_vector(groups);
+  in.get_vector(set.members);
+  if (!in.at_end()) return std::nullopt;
+  uint64_t begin = 0;
+  for (const MemoGroup& m : groups) {
+    if (m.members < 2 || set.members.size() - begin < m.members) return std::nullopt;
+    dupes::DuplicateGroup g;
+    g.size = m.size;
+    g.digest = m.digest;
+    g.partial_digest = m.partial_digest;
+    g.has_partial = m.has_partial != 0;
+    g.files = std::span<const uint32_t>(set.members.data() + begin, m.members);
+    for (uint32_t f : g.files)
+      if (f >= files) return std::nullopt;
+    set.groups.push_back(g);
+    begin += m.members;
+  }
+  if (begin != set.members.size()) return std::nullopt;
+  return set;
+}
+
+// The roots as a memo records them (memos are kept per command and roots).
+std::string memo_roots(const std::vector<std::string>& roots) {
+  std::string out;
+  for (const std::string& r : roots) out += r + '\n';
+  return out;
+}
+
 int run_dupes(const DupesArgs& args) {
   // A fixed threshold (the default one rises to the largest block freed so far): the walk's
   // and the finder's large arrays are then their own mappings, given back when freed, so
   // one pass's arrays never stay resident under the next one's (DESIGN.md section 6).
   ::mallopt(M_MMAP_THRESHOLD, 256 * 1024);
   const auto start = std::chrono::steady_clock::now();
+  const int64_t run_began_ns = catalog::wall_clock_ns(); // a memo stored by this run dates from here
   const fs::RootSet roots(args.common.roots);
   const uint64_t min_size = std::max<uint64_t>(util::parse_size(args.min_size), 1);
   scan::ScanOptions options;
@@ -57,7 +134,38 @@ int run_dupes(const DupesArgs& args) {
   fo.cross_fs = args.common.cross_fs;
   const std::unique_ptr<catalog::Catalog> catalog = open_catalog(args.common);
   fo.catalog = catalog.get();
-  const dupes::DuplicateSet found = dupes::find_duplicates(roots, scanned.files, fo, &read_progress);
+  // The result memo (catalog/result_memo.hpp): the groups of an unchanged tree without a hash
+  // lookup; their extents (FIEMAP sharing, snapshots), which change without any inode change,
+  // are checked afresh by confirm_groups either way.
+  const std::string memo_key = catalog ? dupes_memo_key(args, min_size) : "";
+  const catalog::TreeShape shape = args.no_dirs ? catalog::TreeShape::no : catalog::TreeShape::yes;
+  std::optional<catalog::FilesystemIds> fs_ids;
+  std::string signature;
+  std::optional<dupes::DuplicateSet> from_memo;
+  const char* memo_state = catalog ? "missed" : "off";
+  if (catalog) {
+    fs_ids.emplace(roots);
+    signature = catalog::walk_signature(scanned.files, *fs_ids, shape);
+    if (const std::optional<catalog::Memo> memo = catalog->find_memo("dupes", memo_key);
+        memo && memo->signature == signature &&
+        catalog::files_settled(scanned.files, *fs_ids, memo->created_ns)) {
+      from_memo = decode_dupes_memo(memo->value, scanned.files.files.size());
+    }
+  }
+  const bool memo_used = from_memo.has_value();
+  if (memo_used) {
+    memo_state = "used";
+    dupes::confirm_groups(roots, scanned.files, fo, *from_memo);
+  }
+  const dupes::DuplicateSet found =
+      from_memo ? std::move(*from_memo) : dupes::find_duplicates(roots, scanned.files, fo, &read_progress);
+  if (catalog && !memo_used && catalog->write_error().empty() &&
+      catalog::files_settled(scanned.files, *fs_ids, run_began_ns)) {
+    if (std::optional<std::string> value = encode_dupes_memo(found)) {
+      const catalog::Memo memo{run_began_ns, signature, std::move(*value)};
+      if (catalog->put_memo("dupes", memo_roots(args.common.roots), memo_key, memo)) memo_state = "stored";
+    }
+  }
   std::vector<dupes::IdenticalDirGroup> dirs;
   if (!args.no_dirs) dirs = dupes::find_identical_dirs(roots, scanned.files, found, args.common.cross_fs);
   std::vector<scan::TreeEntry>().swap(scanned.files.tree_entries); // only the tree analysis reads them
@@ -85,6 +193,7 @@ int run_dupes(const DupesArgs& args) {
                       {"bytes_read", found.stats.bytes_read},
                       {"extent_checks", found.stats.extent_checks},
                       {"catalog_hits", found.stats.catalog_hits},
+                      {"result_memo", memo_state},
                       {"seconds", seconds},
                       {"peak_rss_bytes", peak_rss_bytes()}};
     }
@@ -103,11 +212,11 @@ int run_dupes(const DupesArgs& args) {
       text += fmt::format(
           "walk {:.2f} s ({} files listed); partial hash {:.2f} s ({} files); full hash {:.2f} s "
           "({} files); {} read; extent checks {:.2f} s ({}); total {:.2f} s; peak memory {} "
-          "({} after the walk)\n",
+          "({} after the walk); result memo {}\n",
           walk_seconds, util::format_count(scanned.files.files.size()), s.seconds_partial,
           util::format_count(s.partial_hashed), s.seconds_full, util::format_count(s.full_hashed),
           util::format_bytes(s.bytes_read), s.seconds_extents, util::format_count(s.extent_checks),
-          seconds, util::format_bytes(peak_rss_bytes()), util::format_bytes(walk_peak_rss));
+          seconds, util::format_bytes(peak_rss_bytes()), util::format_bytes(walk_peak_rss), memo_state);
     }
     std::fputs(text.c_str(), stdout);
   }

@@ -4,6 +4,7 @@
 
 #include "cli/commands.hpp"
 #include "cli/common_options.hpp"
+#include "catalog/result_memo.hpp"
 #include "estimate/estimate_run.hpp"
 #include "estimate/host_memory.hpp"
 #include "report/estimate_render.hpp"
@@ -19,6 +20,7 @@
 #include <chrono>
 #include <cstdio>
 #include <memory>
+#include <optional>
 #include <stdexcept>
 
 namespace wsd::cli {
@@ -80,6 +82,13 @@ double parse_rate(const std::string& text) {
   return v;
 }
 
+// The roots as a memo records them (memos are kept per command and roots).
+std::string memo_roots(const std::vector<std::string>& roots) {
+  std::string out;
+  for (const std::string& r : roots) out += r + '\n';
+  return out;
+}
+
 const model::ZfsProfile& pick_profile(const std::string& name) {
   if (name.empty()) return model::default_profile();
   if (const model::ZfsProfile* p = model::find_profile(name)) return *p;
@@ -113,7 +122,12 @@ int run_estimate_command(const EstimateArgs& args) {
   options.threads = args.common.threads;
   options.cross_fs = args.common.cross_fs;
   options.catalog = catalog.get();
-  options.preload = estimate::preload_catalog_rows(options); // overlaps the walk below
+  // With a result memo stored for these options, the run expects to use it (an unchanged
+  // tree: one walk) and loads rows only if the walk says otherwise; else the rows load in the
+  // background, overlapping the walk below.
+  const std::string memo_key = catalog ? estimate::estimate_memo_key(options, args.common.roots) : "";
+  const bool memo_stored = catalog && catalog->has_memo("estimate", memo_key);
+  if (!memo_stored) options.preload = estimate::preload_catalog_rows(options);
   // Every rule violation (zfs-fuse with lz4, a bad ashift, ...) in one sentence, before any I/O.
   for (uint32_t rs : options.model.recordsizes) {
     model::ModelConfig c;
@@ -134,6 +148,7 @@ int run_estimate_command(const EstimateArgs& args) {
   scan_options.collect_min_size = 1;
 
   const auto t0 = std::chrono::steady_clock::now();
+  const int64_t run_began_ns = catalog::wall_clock_ns(); // a memo stored by this run dates from here
   fs::WalkProgress walk_progress;
   content::ReaderProgress read_progress;
   std::atomic<bool> reading{false}; // read by the progress thread
@@ -153,9 +168,37 @@ int run_estimate_command(const EstimateArgs& args) {
   const double scan_seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   reading.store(true);
+  // The memo: used when the walk's signature matches and every file settled before the
+  // memo's run began; else the run reads (or replays rows) and stores a new one.
+  std::optional<catalog::FilesystemIds> fs_ids;
+  std::string signature;
+  std::optional<estimate::EstimateResult> memo_result;
+  const char* memo_state = catalog ? "missed" : "off";
+  if (catalog) {
+    fs_ids.emplace(roots);
+    signature = catalog::walk_signature(scan.files, *fs_ids, catalog::TreeShape::no);
+    if (memo_stored) {
+      const std::optional<catalog::Memo> memo = catalog->find_memo("estimate", memo_key);
+      if (memo && memo->signature == signature &&
+          catalog::files_settled(scan.files, *fs_ids, memo->created_ns)) {
+        memo_result = estimate::decode_estimate_memo(memo->value, options);
+      }
+    }
+  }
+  if (memo_result) {
+    memo_state = "used";
+    memo_result->catalog_hits = scan.files.files.size(); // every file answered by the catalog
+  }
   const estimate::EstimateResult result =
-      estimate::run_estimate(roots, scan.files, options, &read_progress);
+      memo_result ? std::move(*memo_result) : estimate::run_estimate(roots, scan.files, options, &read_progress);
   ticker.stop();
+  if (catalog && !memo_result && catalog->write_error().empty() &&
+      catalog::files_settled(scan.files, *fs_ids, run_began_ns)) {
+    if (std::optional<std::string> value = estimate::encode_estimate_memo(result)) {
+      const catalog::Memo memo{run_began_ns, signature, std::move(*value)};
+      if (catalog->put_memo("estimate", memo_roots(args.common.roots), memo_key, memo)) memo_state = "stored";
+    }
+  }
 
   if (catalog && !catalog->write_error().empty()) {
     std::fprintf(stderr, "wsdedup: warning: catalog %s: %s; this run's results were not stored\n",
@@ -193,6 +236,7 @@ int run_estimate_command(const EstimateArgs& args) {
                       {"read_errors", result.reader.errors},
                       {"catalog_hits", result.catalog_hits},
                       {"catalog_misses", result.catalog_misses},
+                      {"result_memo", memo_state},
                       {"peak_rss_bytes", peak_rss_bytes()}};
       nlohmann::ordered_json idx = nlohmann::ordered_json::array();
       for (const auto& lane : result.lanes) {
@@ -218,9 +262,9 @@ int run_estimate_command(const EstimateArgs& args) {
     ro.stats = args.common.stats;
     std::string text = report::render_estimate_text(rep, ro);
     if (args.common.stats) {
-      text += fmt::format("catalog: {} files from rows, {} read\n",
+      text += fmt::format("catalog: {} files from rows, {} read; result memo {}\n",
                           util::format_count(result.catalog_hits),
-                          util::format_count(result.catalog_misses));
+                          util::format_count(result.catalog_misses), memo_state);
       text += fmt::format("peak memory: {}\n", util::format_bytes(peak_rss_bytes()));
     }
     std::fputs(text.c_str(), stdout);

@@ -1,6 +1,7 @@
 #include "estimate/estimate_run.hpp"
 
 #include "catalog/block_rows.hpp"
+#include "catalog/result_memo.hpp"
 #include "content/cached_hashes.hpp"
 #include "content/file_hasher.hpp"
 #include "fs/walker.hpp"
@@ -10,6 +11,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <cstdio>
 #include <cstring>
 #include <future>
 #include <mutex>
@@ -343,6 +345,113 @@ WholeFileResult whole_file_sharing(const scan::FileList& files,
     }
     i = j;
   }
+  return r;
+}
+
+namespace {
+
+// The model configuration of each recordsize lane under `options`.
+std::vector<model::ModelConfig> lane_configs(const EstimateOptions& options) {
+  std::vector<model::ModelConfig> out;
+  for (uint32_t rs : options.model.recordsizes) {
+    model::ModelConfig c;
+    c.profile = options.model.profile;
+    c.recordsize = rs;
+    c.ashift = options.model.ashift;
+    c.compression = options.model.compression;
+    c.copies = options.model.copies;
+    out.push_back(c);
+  }
+  return out;
+}
+
+// Bump when the memo value's layout (or what a result means) changes.
+constexpr uint32_t k_estimate_memo_version = 1;
+
+} // namespace
+
+std::string estimate_memo_key(const EstimateOptions& options, const std::vector<std::string>& roots) {
+  std::string key = "estimate/" + std::to_string(k_estimate_memo_version);
+  for (const model::ModelConfig& c : lane_configs(options)) {
+    // The block rows' params (profile, recordsize, ashift, compression, holes, key version)
+    // and what they leave to the accounting: copies.
+    key += " lane(" + catalog::zfs_block_params(c, options.model.holes) +
+           ",copies=" + std::to_string(c.copies) + ")";
+  }
+  char rate[64];
+  std::snprintf(rate, sizeof rate, " sample=%a", options.model.sample_rate);
+  key += rate;
+  key += " cdc=";
+  for (uint32_t avg : options.cdc_averages) key += std::to_string(avg) + ",";
+  for (const std::string& r : roots) key += " root=" + std::to_string(r.size()) + ":" + r;
+  return key;
+}
+
+std::optional<std::string> encode_estimate_memo(const EstimateResult& r) {
+  if (!r.errors.empty() || r.reader.changed != 0 || r.reader.errors != 0) return std::nullopt;
+  catalog::MemoWriter w;
+  w.put(static_cast<uint64_t>(r.lanes.size()));
+  for (const LaneResult& lane : r.lanes) {
+    w.put(lane.histogram);
+    w.put(lane.ram);
+    w.put(lane.counters);
+    w.put(lane.sampled_entries);
+    w.put(lane.entries_bound);
+    w.put(lane.dsize_bound);
+    w.put(lane.ref_dsize_bound);
+    w.put(lane.index_bytes);
+    w.put_vector(lane.attribution.categories);
+    w.put_vector(lane.attribution.workspaces);
+    w.put(lane.attribution.shared_categories_dsize);
+    w.put(lane.attribution.shared_workspaces_dsize);
+  }
+  w.put(r.reflink);
+  w.put(r.hardlink);
+  w.put_vector(r.cdc);
+  w.put(r.files);
+  w.put(r.logical_bytes);
+  w.put(r.allocated_bytes);
+  w.put(r.sample_rate);
+  w.put(r.cdc_index_bytes);
+  w.put(r.digest_bytes);
+  return w.take();
+}
+
+std::optional<EstimateResult> decode_estimate_memo(std::string_view value, const EstimateOptions& options) {
+  const std::vector<model::ModelConfig> configs = lane_configs(options);
+  catalog::MemoReader in(value);
+  EstimateResult r;
+  uint64_t lanes = 0;
+  in.get(lanes);
+  if (!in.ok() || lanes != configs.size()) return std::nullopt;
+  for (const model::ModelConfig& config : configs) {
+    LaneResult lane;
+    lane.config = config;
+    in.get(lane.histogram);
+    in.get(lane.ram);
+    in.get(lane.counters);
+    in.get(lane.sampled_entries);
+    in.get(lane.entries_bound);
+    in.get(lane.dsize_bound);
+    in.get(lane.ref_dsize_bound);
+    in.get(lane.index_bytes);
+    in.get_vector(lane.attribution.categories);
+    in.get_vector(lane.attribution.workspaces);
+    in.get(lane.attribution.shared_categories_dsize);
+    in.get(lane.attribution.shared_workspaces_dsize);
+    r.lanes.push_back(std::move(lane));
+  }
+  in.get(r.reflink);
+  in.get(r.hardlink);
+  in.get_vector(r.cdc);
+  in.get(r.files);
+  in.get(r.logical_bytes);
+  in.get(r.allocated_bytes);
+  in.get(r.sample_rate);
+  in.get(r.cdc_index_bytes);
+  in.get(r.digest_bytes);
+  if (!in.at_end()) return std::nullopt;
+  if (!r.lanes.empty()) r.attribution = r.lanes.front().attribution;
   return r;
 }
 

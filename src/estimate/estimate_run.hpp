@@ -19,6 +19,8 @@
 #include <cstdint>
 #include <future>
 #include <memory>
+#include <optional>
+#include <string_view>
 #include <string>
 #include <vector>
 
@@ -105,6 +107,18 @@ struct EstimateResult {
 /// Reads every file of `files` once and models it. `progress` may be null.
 EstimateResult run_estimate(const fs::RootSet& roots, const scan::FileList& files,
                             const EstimateOptions& options, content::ReaderProgress* progress);
+
+/// The result-memo key of a run with `options` on `roots` (catalog/result_memo.hpp): every
+/// option that changes the result, and the memo's format version.
+std::string estimate_memo_key(const EstimateOptions& options, const std::vector<std::string>& roots);
+
+/// The content-derived part of `result` as a memo value; nullopt when `result` must not be
+/// memoized (files that could not be read or changed while read).
+std::optional<std::string> encode_estimate_memo(const EstimateResult& result);
+
+/// The result a memo value stands for under `options` (its lanes' configs from `options`);
+/// nullopt when the value is malformed. Reader figures and timings stay zero.
+std::optional<EstimateResult> decode_estimate_memo(std::string_view value, const EstimateOptions& options);
 
 /// Whole-file sharing among `files` given their digests (ok[i] false: not read).
 /// ByMetadata::yes also requires owner, group, mode and mtime to match (hardlinks).

@@ -24,6 +24,7 @@ damage() { # fraction
 
 test_damaged_page_is_rebuilt_not_fatal() {
   local ref_est ref_dup fraction out rc
+  printf 'x' >"$TREE/flip" # re-created after each damage: the tree changed, so rows are read
   ref_est=$(est --no-catalog)
   ref_dup=$(dup --no-catalog)
   for fraction in 0.25 0.5 0.75 0.95; do
@@ -32,6 +33,10 @@ test_damaged_page_is_rebuilt_not_fatal() {
       rm -f "$CAT"*
       $cmd --catalog "$CAT" >/dev/null
       damage "$fraction"
+      # A new inode: the result memo (catalog/result_memo.hpp) no longer matches, so this run
+      # reads rows (an unchanged tree would be answered by the memo, its own bytes checked).
+      rm "$TREE/flip"
+      printf 'x' >"$TREE/flip"
       rc=0
       out=$($cmd --catalog "$CAT" 2>"$TESTDIR/err") || rc=$?
       assert_eq 0 "$rc" "$cmd exit code, damage at $fraction"
@@ -45,10 +50,11 @@ test_damaged_page_is_rebuilt_not_fatal() {
       assert_eq "$ref_dup" "$(dup --catalog "$CAT" 2>>"$TESTDIR/err2")" "dupes after the rebuild"
       assert_eq "" "$(cat "$TESTDIR/err2")" "no further warning"
       out=$("$WSDEDUP" estimate "$TREE" --json --stats --catalog "$CAT")
-      assert_eq 0 "$(json .stats.bytes_read <<<"$out")" "the rebuilt catalog answers everything"
+      # All but the re-created one-byte file, changed too recently for its row to be trusted.
+      [[ $(json .stats.bytes_read <<<"$out") -le 1 ]] || fail "the rebuilt catalog answers everything: read $(json .stats.bytes_read <<<"$out")"
     done
   done
-  rm -f "$CAT"*
+  rm -f "$CAT"* "$TREE/flip"
 }
 
 test_catalog_commands_survive_damage() {

@@ -1,0 +1,134 @@
+#include "catalog/result_memo.hpp"
+
+#include "util/xxhash.hpp"
+
+#include <algorithm>
+#include <chrono>
+#include <memory>
+
+namespace wsd::catalog {
+namespace {
+
+// A streaming XXH3-128 (freed on scope exit).
+class Hasher {
+public:
+  Hasher() : m_state(XXH3_createState()) { XXH3_128bits_reset(m_state.get()); }
+  void add(const void* data, size_t n) { XXH3_128bits_update(m_state.get(), data, n); }
+  template <class T> void add_value(const T& v) { add(&v, sizeof v); }
+  // A length, then the bytes: no two sequences of strings feed the same bytes.
+  void add_string(std::string_view s) {
+    add_value(static_cast<uint64_t>(s.size()));
+    add(s.data(), s.size());
+  }
+  std::string digest() {
+    const XXH128_hash_t h = XXH3_128bits_digest(m_state.get());
+    std::string out(16, '\0');
+    std::memcpy(out.data(), &h.low64, 8);
+    std::memcpy(out.data() + 8, &h.high64, 8);
+    return out;
+  }
+
+private:
+  struct Free {
+    void operator()(XXH3_state_t* s) const { XXH3_freeState(s); }
+  };
+  std::unique_ptr<XXH3_state_t, Free> m_state;
+};
+
+// One listed file's fields, packed so padding never feeds the hash.
+#pragma pack(push, 1)
+struct FileRecord {
+  uint64_t fs_id;
+  uint64_t dev;
+  uint64_t ino;
+  uint64_t size;
+  uint64_t blocks;
+  int64_t mtime_ns;
+  int64_t ctime_ns;
+  uint32_t nlink;
+  uint32_t names_seen;
+  uint32_t workspace;
+  uint32_t category;
+  uint16_t root;
+};
+struct TreeRecord {
+  uint64_t dev;
+  uint64_t ino;
+  uint8_t type;
+};
+#pragma pack(pop)
+
+} // namespace
+
+int64_t wall_clock_ns() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+std::string walk_signature(const scan::FileList& files, const FilesystemIds& ids, TreeShape shape) {
+  Hasher h;
+  h.add_value(static_cast<uint64_t>(files.category_names.size()));
+  for (const std::string& n : files.category_names) h.add_string(n);
+  h.add_value(static_cast<uint64_t>(files.workspace_names.size()));
+  for (const std::string& n : files.workspace_names) h.add_string(n);
+  h.add_value(static_cast<uint64_t>(files.files.size()));
+  // Files of one directory are neighbours in (root, path) order: each directory's path is
+  // built once per run of its files.
+  uint32_t last_dir = UINT32_MAX;
+  std::string dir_path;
+  for (size_t i = 0; i < files.files.size(); ++i) {
+    const scan::FileEntry& f = files.files[i];
+    if (f.dir != last_dir) {
+      dir_path = files.paths.dir_path(f.dir);
+      last_dir = f.dir;
+    }
+    const FileRecord r{ids.of(f.st.dev), f.st.dev,      f.st.ino, f.st.size, f.st.blocks,
+                       f.st.mtime_ns,    f.st.ctime_ns, f.nlink,  f.names_seen, f.workspace,
+                       static_cast<uint32_t>(f.category), f.root};
+    h.add_value(r);
+    h.add_string(dir_path);
+    h.add_string(files.paths.name(f.name));
+  }
+  if (shape == TreeShape::yes) {
+    h.add_value(static_cast<uint64_t>(files.tree_entries.size()));
+    last_dir = UINT32_MAX;
+    for (const scan::TreeEntry& e : files.tree_entries) {
+      if (e.dir != last_dir) {
+        dir_path = files.paths.dir_path(e.dir);
+        last_dir = e.dir;
+      }
+      const TreeRecord r{e.dev, e.ino, static_cast<uint8_t>(e.type)};
+      h.add_value(r);
+      h.add_string(dir_path);
+      h.add_string(files.paths.name(e.name));
+    }
+    // Every directory (empty ones included), in path order: directory indices follow the
+    // walk's thread timing, paths do not.
+    std::vector<std::pair<uint32_t, std::string>> dirs;
+    dirs.reserve(files.paths.dir_count());
+    for (uint32_t d = 0; d < files.paths.dir_count(); ++d) {
+      dirs.emplace_back(files.paths.dir(d).root, files.paths.dir_path(d));
+    }
+    std::sort(dirs.begin(), dirs.end());
+    h.add_value(static_cast<uint64_t>(dirs.size()));
+    for (const auto& [root, path] : dirs) {
+      h.add_value(root);
+      h.add_string(path);
+    }
+  }
+  return h.digest();
+}
+
+bool files_settled(const scan::FileList& files, const FilesystemIds& ids, int64_t created_ns) {
+  Row row;
+  row.computed_ns = created_ns;
+  for (size_t i = 0; i < files.files.size(); ++i) {
+    const scan::FileEntry& f = files.files[i];
+    row.id = FileIdentity::of(ids.of(f.st.dev), f.st);
+    if (!row_is_fresh(row, row.id)) return false; // the rows' rule, on the memo's time
+  }
+  return true;
+}
+
+} // namespace wsd::catalog
