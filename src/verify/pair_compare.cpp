@@ -4,6 +4,7 @@
 #include "fs/safe_open.hpp"
 #include "fs/walker.hpp"
 #include "util/pause_point.hpp"
+#include "util/sigbus_guard.hpp"
 
 #include <algorithm>
 #include <atomic>
@@ -14,6 +15,7 @@
 #include <memory>
 #include <span>
 #include <string_view>
+#include <sys/mman.h>
 #include <thread>
 #include <unistd.h>
 #include <unordered_map>
@@ -67,6 +69,38 @@ int64_t wall_clock_ns() {
              std::chrono::system_clock::now().time_since_epoch())
       .count();
 }
+
+// A read-only private mapping of a whole file; unmapped on destruction.
+class Mapping {
+public:
+  Mapping() = default;
+  Mapping(const Mapping&) = delete;
+  Mapping& operator=(const Mapping&) = delete;
+  ~Mapping() {
+    if (m_data) ::munmap(m_data, m_size);
+  }
+  // Maps `size` bytes of `fd`; returns 0 or errno.
+  int map(int fd, size_t size, MapPrefault prefault) {
+    // A file much larger than this is faulted in as compared (read-ahead), not populated at
+    // once: populating reads all of it before the first comparison (wasted when an early
+    // byte differs) and, larger than the page cache, evicts its own beginning.
+    constexpr size_t k_populate_max = size_t{64} << 20;
+    if (prefault == MapPrefault::populate && size > k_populate_max) prefault = MapPrefault::none;
+    const int flags = MAP_PRIVATE | (prefault == MapPrefault::populate ? MAP_POPULATE : 0);
+    void* p = ::mmap(nullptr, size, PROT_READ, flags, fd, 0);
+    if (p == MAP_FAILED) return errno;
+    m_data = p;
+    m_size = size;
+    if (prefault == MapPrefault::willneed) ::madvise(p, size, MADV_WILLNEED);
+    if (prefault != MapPrefault::populate) ::madvise(p, size, MADV_SEQUENTIAL);
+    return 0;
+  }
+  const char* data() const { return static_cast<const char*>(m_data); }
+
+private:
+  void* m_data = nullptr;
+  size_t m_size = 0;
+};
 
 class Worker {
 public:
@@ -125,7 +159,7 @@ public:
       }
       if (failed) continue;
       files += 2;
-      bytes += 2 * compare_open(fds, listed, r);
+      bytes += 2 * compare_open(fds, listed, task.src->rel_path, r);
       if (r.hashed) r.read_started_ns = started_ns;
     }
     if (m_progress) {
@@ -185,8 +219,17 @@ private:
 
   // Reads both open files and compares them; returns the bytes read per side.
   uint64_t compare_open(const util::Fd (&fds)[2], const fs::FileStat* const (&listed)[2],
-                        PairResult& r) {
+                        std::string_view rel_path, PairResult& r) {
     const uint64_t size = listed[0]->size;
+    if (m_options.mmap_min_bytes != 0 && size >= m_options.mmap_min_bytes && size <= SIZE_MAX) {
+      uint64_t done = 0;
+      if (compare_mapped(fds, size, rel_path, r, done)) {
+        if (r.outcome == PairOutcome::different) confirm_difference(fds, listed, r);
+        if (r.outcome != PairOutcome::same || done != size) return done;
+        return check_unchanged(fds, listed, r) ? size : done;
+      }
+      // Could not map (a filesystem without mmap): read it instead.
+    }
     if (size < m_chunk) {
       // One read of size + 1 per side also proves the file did not grow; a write during it
       // changes mtime/ctime, which nothing here keeps, so no second statx (as the content
@@ -232,33 +275,105 @@ private:
       if (std::memcmp(m_buf[0].get(), m_buf[1].get(), want) != 0) {
         // The answer is known; the rest need not be read (so no digests either).
         r.outcome = PairOutcome::different;
+        confirm_difference(fds, listed, r);
         return off + want;
       }
       if (m_hash) // equal chunks: hash one, both sides have the same bytes
         m_state.update(m_buf[0].get(), want);
     }
-    // Grown, or rewritten while read?
-    for (uint8_t side = 0; side < 2; ++side) {
-      char extra = 0;
-      fs::FileStat after;
-      if (pread_full(fds[side].get(), &extra, 1, size) != 0) {
-        changed(r, side);
-        return off;
+    return check_unchanged(fds, listed, r) ? size : off;
+  }
+
+  // Maps both files and compares the mappings chunk by chunk (hashing equal chunks when
+  // m_hash); `done` gets the bytes compared per side. Returns false, having read nothing,
+  // when a file cannot be mapped. A SIGBUS from either mapping (the file was truncated
+  // meanwhile) ends the comparison as "changed", never as a crash or a match.
+  bool compare_mapped(const util::Fd (&fds)[2], uint64_t size64, std::string_view rel_path,
+                      PairResult& r, uint64_t& done) {
+    if (!util::install_sigbus_handler()) return false; // truncation would crash: read instead
+    const auto size = static_cast<size_t>(size64);
+    Mapping maps[2];
+    for (int side = 0; side < 2; ++side)
+      if (maps[side].map(fds[side].get(), size, m_options.prefault) != 0) return false;
+    util::pause_point("verify.mapped", rel_path);
+    if (m_hash) m_state.reset();
+    const char* const a = maps[0].data();
+    const char* const b = maps[1].data();
+    const size_t step = m_chunk;
+    size_t off = 0;
+    bool differ = false;
+    const bool hash = m_hash;
+    content::DigestStream& state = m_state;
+    auto compare = [&] {
+      for (; off < size; off += step) {
+        const size_t want = std::min(step, size - off);
+        if (std::memcmp(a + off, b + off, want) != 0) {
+          differ = true; // the answer is known: the rest need not be read
+          off += want;
+          return;
+        }
+        if (hash) state.update(a + off, want); // both sides have these bytes
       }
-      if (const int err = fs::stat_fd(fds[side].get(), after); err != 0) {
-        fail(r, side, "statx", err);
-        return off;
-      }
-      if (!fs::same_file_version(after, *listed[side])) {
-        changed(r, side);
-        return off;
-      }
+    };
+    const util::GuardedRange ranges[2] = {{a, size}, {b, size}};
+    const int faulted = util::run_sigbus_guarded(ranges, compare);
+    done = std::min<uint64_t>(off, size);
+    if (faulted >= 0) {
+      changed(r, static_cast<uint8_t>(faulted));
+      return true;
+    }
+    if (differ) {
+      r.outcome = PairOutcome::different;
+      return true;
     }
     if (m_hash) {
       r.digests[0] = r.digests[1] = m_state.digest();
       r.hashed = true;
     }
-    return size;
+    return true;
+  }
+
+  // A difference counts only if neither file changed since the listing (a file truncated
+  // inside its last mapped page reads zeros there, not SIGBUS; one rewritten while read
+  // mixes old and new bytes): otherwise `r` says which side changed.
+  void confirm_difference(const util::Fd (&fds)[2], const fs::FileStat* const (&listed)[2],
+                          PairResult& r) {
+    for (uint8_t side = 0; side < 2; ++side) {
+      fs::FileStat now;
+      if (const int err = fs::stat_fd(fds[side].get(), now); err != 0) return fail(r, side, "statx", err);
+      if (!fs::same_file_version(now, *listed[side])) return changed(r, side);
+    }
+  }
+
+  // After a full read: neither file grew nor changed since the listing (else `r` says
+  // which changed, and any digests are dropped).
+  bool check_unchanged(const util::Fd (&fds)[2], const fs::FileStat* const (&listed)[2],
+                       PairResult& r) {
+    const uint64_t size = listed[0]->size;
+    for (uint8_t side = 0; side < 2; ++side) {
+      char extra = 0;
+      fs::FileStat after;
+      bool ok = true;
+      if (pread_full(fds[side].get(), &extra, 1, size) != 0) {
+        changed(r, side);
+        ok = false;
+      } else if (const int err = fs::stat_fd(fds[side].get(), after); err != 0) {
+        fail(r, side, "statx", err);
+        ok = false;
+      } else if (!fs::same_file_version(after, *listed[side])) {
+        changed(r, side);
+        ok = false;
+      }
+      if (!ok) {
+        r.hashed = false;
+        return false;
+      }
+    }
+    if (m_hash && !r.hashed) {
+      r.digests[0] = r.digests[1] = m_state.digest();
+      r.hashed = true;
+    }
+    return true;
   }
 
   const fs::RootSet& m_roots;

@@ -4,7 +4,9 @@
 // directory at a time, opens it once in each tree (beneath the root, following no symlink)
 // and its files relative to those fds; each file is checked against the identity the
 // listing saw (dev, ino, size, mtime, ctime) before it is read, a small one is read in one
-// call of size + 1 bytes, a large one in chunks with a second statx after the read.
+// call of size + 1 bytes, a large one mapped read-only and compared in place (no copy out
+// of the page cache; a truncation while mapped, SIGBUS, is caught by util/sigbus_guard and
+// reported as a change), with a second statx after the comparison.
 // Optionally each side's bytes are also hashed as they are read (XXH3-128 over the bytes in
 // order, holes read as zeros: content/file_hasher's definition, so the digest equals the
 // content pipeline's whole-file digest), for catalog rows.
@@ -47,11 +49,22 @@ struct PairCompareStats {
 /// Whether compare_pairs also hashes what it reads.
 enum class HashWhileComparing { no, yes };
 
+/// How a mapped file's pages are brought in before they are compared.
+enum class MapPrefault {
+  populate, // MAP_POPULATE: page tables filled by mmap itself (files up to 64 MiB; larger: none)
+  willneed, // MADV_WILLNEED + MADV_SEQUENTIAL: read-ahead, pages faulted in as touched
+  none,     // MADV_SEQUENTIAL only
+};
+
 struct PairCompareOptions {
   unsigned threads = 0; // 0: one per core
   HashWhileComparing hash = HashWhileComparing::no; // yes: fill PairResult::digests of fully read pairs
   bool cross_fs = false;
   size_t chunk_bytes = size_t{1} << 20; // read size for large files, per side
+  // Files of at least this size are mapped and compared in place, not copied out of the
+  // page cache (0: never); a truncation while mapped reads as "changed", not a crash.
+  uint64_t mmap_min_bytes = uint64_t{64} << 10;
+  MapPrefault prefault = MapPrefault::populate;
 };
 
 /// Compares every task (root 0 of `roots` is SRC, the last is DST); `results` gets one entry

@@ -49,7 +49,10 @@ std::vector<content::Digest128> pipeline_digests(const fs::RootSet& roots,
 
 } // namespace
 
-TEST(VerifyPairCompare, DigestsWhileComparingEqualThePipelinesWholeFileDigests) {
+class VerifyPairCompareBothPaths : public ::testing::TestWithParam<uint64_t> {};
+
+// Param: mmap_min_bytes (0: every large file read in chunks; k_chunk: mapped and compared in place).
+TEST_P(VerifyPairCompareBothPaths, DigestsWhileComparingEqualThePipelinesWholeFileDigests) {
   test::TempDir t;
   test::make_dirs(t / "src/d");
   test::make_dirs(t / "dst/d");
@@ -90,6 +93,7 @@ TEST(VerifyPairCompare, DigestsWhileComparingEqualThePipelinesWholeFileDigests) 
 
   verify::PairCompareOptions options;
   options.chunk_bytes = k_chunk;
+  options.mmap_min_bytes = GetParam();
   options.hash = verify::HashWhileComparing::yes;
   std::vector<verify::PairResult> results;
   verify::compare_pairs(roots, tasks, options, results, nullptr);
@@ -117,6 +121,42 @@ TEST(VerifyPairCompare, DigestsWhileComparingEqualThePipelinesWholeFileDigests) 
     EXPECT_EQ(r.digests[1], expected[2 * k + 1]);
   }
   EXPECT_NE(results[7].digests[0], results[7].digests[1]); // d/small_diff
+}
+
+INSTANTIATE_TEST_SUITE_P(ReadAndMapped, VerifyPairCompareBothPaths,
+                         ::testing::Values(uint64_t{0}, uint64_t{k_chunk}));
+
+TEST(VerifyPairCompare, MappedComparisonFindsADifferenceInTheLastByteOfEachChunk) {
+  test::TempDir t;
+  const uint64_t size = 5 * k_chunk + 123;
+  const std::string bytes = test::random_bytes(size, 5);
+  std::vector<std::string> rels;
+  for (const uint64_t at : {k_chunk - 1, 3 * k_chunk, size - 1}) {
+    std::string other = bytes;
+    other[at] = static_cast<char>(other[at] ^ 1);
+    rels.push_back("f" + std::to_string(at));
+    test::write_file(t / ("src/" + rels.back()), bytes);
+    test::write_file(t / ("dst/" + rels.back()), other);
+  }
+  rels.push_back("same");
+  test::write_file(t / "src/same", bytes);
+  test::write_file(t / "dst/same", bytes);
+  const fs::RootSet roots({t / "src", t / "dst"});
+  std::vector<verify::Node> s, d;
+  for (const auto& rel : rels) {
+    s.push_back(node_of(t / "src", rel));
+    d.push_back(node_of(t / "dst", rel));
+  }
+  std::vector<verify::PairTask> tasks;
+  for (size_t k = 0; k < rels.size(); ++k) tasks.push_back({&s[k], &d[k]});
+  verify::PairCompareOptions options;
+  options.chunk_bytes = k_chunk;
+  options.mmap_min_bytes = 1;
+  std::vector<verify::PairResult> results;
+  verify::compare_pairs(roots, tasks, options, results, nullptr);
+  for (size_t k = 0; k + 1 < rels.size(); ++k)
+    EXPECT_EQ(results[k].outcome, verify::PairOutcome::different) << rels[k];
+  EXPECT_EQ(results.back().outcome, verify::PairOutcome::same);
 }
 
 TEST(VerifyPairCompare, NoHashingUnlessAsked) {
