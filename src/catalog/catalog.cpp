@@ -11,6 +11,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <algorithm>
+#include <atomic>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -122,6 +123,13 @@ constexpr int k_schema_version = 6; // 5 + the memos table (a version 5 file is 
 // Rows per write transaction, and the queue's bound in bytes (put() waits beyond it).
 constexpr uint64_t k_batch_rows = 16384;
 constexpr size_t k_max_queued_bytes = size_t{64} << 20;
+// A thread hands its staged rows to the writer's queue after this many rows or bytes (each
+// hand-over is one segment per kind: larger stages mean fewer, larger blobs).
+constexpr uint64_t k_stage_rows = 4096;
+constexpr size_t k_stage_bytes = size_t{1} << 20;
+// Numbers the catalogs of this process, so a thread's cached stager is never taken for
+// another catalog's (an address may be reused, a number is not).
+std::atomic<uint64_t> g_catalog_serial{0};
 // Rows per segment when prune/vacuum rewrite a kind (keeps blobs far below SQLite's limit).
 constexpr uint64_t k_rewrite_segment_rows = 65536;
 // How long a run waits for another run's write transaction before giving up on the catalog
@@ -210,8 +218,7 @@ class SegmentEncoder {
 public:
   void add(std::string& out, const FileIdentity& id, int64_t computed_ns,
            std::string_view value, std::string_view path) {
-    // The fixed fields into a local buffer, appended at once (this runs under the queue's
-    // lock, once per row).
+    // The fixed fields into a local buffer, appended at once (this runs once per row).
     char head[1 + 8 + 7 * 10];
     char* p = head;
     auto varint = [&p](uint64_t v) {
@@ -278,10 +285,14 @@ struct RecordView {
   std::string_view path;  // into the decoder (valid until its next record); "" when none
 };
 
+// Whether a decoder rebuilds the stored paths (RecordView::path) or skips their bytes.
+enum class PathMode { keep, skip };
+
 // Reads one segment's records in order.
 class SegmentDecoder {
 public:
-  explicit SegmentDecoder(std::string_view seg) : m_seg(seg) {}
+  explicit SegmentDecoder(std::string_view seg, PathMode paths = PathMode::keep)
+      : m_seg(seg), m_paths(paths) {}
   /// The next record; false at the end or on malformed bytes (then malformed() is true).
   bool next(RecordView& r) {
     if (m_pos == m_seg.size()) return false;
@@ -308,12 +319,18 @@ public:
     r.path = {};
     if (flags & k_flag_path) {
       uint64_t common = 0;
-      if (!get_varint(m_seg, m_pos, common) || common > m_prev.path.size()) return fail();
-      if (!get_varint(m_seg, m_pos, v) || v > m_seg.size() - m_pos) return fail();
-      m_prev.path.resize(common);
-      m_prev.path.append(m_seg.substr(m_pos, v));
-      m_pos += v;
-      r.path = m_prev.path;
+      if (!get_varint(m_seg, m_pos, common)) return fail();
+      if (m_paths == PathMode::skip) {
+        if (!get_varint(m_seg, m_pos, v) || v > m_seg.size() - m_pos) return fail();
+        m_pos += v;
+      } else {
+        if (common > m_prev.path.size()) return fail();
+        if (!get_varint(m_seg, m_pos, v) || v > m_seg.size() - m_pos) return fail();
+        m_prev.path.resize(common);
+        m_prev.path.append(m_seg.substr(m_pos, v));
+        m_pos += v;
+        r.path = m_prev.path;
+      }
     }
     m_prev.ino = r.id.ino;
     m_prev.mtime_ns = r.id.mtime_ns;
@@ -329,6 +346,7 @@ private:
     return false;
   }
   std::string_view m_seg;
+  PathMode m_paths;
   size_t m_pos = 0;
   DeltaState m_prev;
   bool m_malformed = false;
@@ -486,13 +504,25 @@ void Catalog::rebuild_locked(const std::string& why) {
   ++m_rebuilds;
 }
 
-Catalog::Catalog(std::string path, sqlite3* db) : m_path(std::move(path)), m_db(db) {
+// One thread's staged rows: only that thread and hand-overs (m_mutex held, then this
+// mutex) touch them, so put() takes no lock other threads contend for.
+struct Catalog::Stager {
+  std::mutex mutex;
+  std::vector<Buffer> buffers; // one open segment per (kind, params)
+  size_t last = 0;             // the buffer the previous row went to
+  uint64_t rows = 0;
+  size_t bytes = 0;
+};
+
+Catalog::Catalog(std::string path, sqlite3* db)
+    : m_path(std::move(path)), m_db(db), m_serial(++g_catalog_serial) {
   m_writer = std::thread([this] { writer_loop(); });
 }
 
 Catalog::~Catalog() {
   {
     std::lock_guard lock(m_mutex);
+    hand_over_all_locked(); // every staged row reaches the writer before it stops
     m_stop = true;
   }
   m_cv.notify_all();
@@ -521,10 +551,11 @@ template <class Each> void Catalog::for_each_segment(int64_t kind_id, Each&& eac
   if (rc != SQLITE_DONE) detail::fail(m_db, rc, "segments");
 }
 
-Catalog::Snapshot Catalog::load(const std::string& kind, const std::string& params) {
+Catalog::Snapshot Catalog::load(const std::string& kind, const std::string& params,
+                                const std::vector<std::pair<uint64_t, uint64_t>>* only) {
   std::lock_guard lock(m_db_mutex);
   try {
-    return load_locked(kind, params);
+    return load_locked(kind, params, only);
   } catch (const CorruptCatalog& e) {
     // Found while reading rows, not at open: this run reads every file, as with no catalog.
     rebuild_locked(e.what());
@@ -532,7 +563,8 @@ Catalog::Snapshot Catalog::load(const std::string& kind, const std::string& para
   }
 }
 
-Catalog::Snapshot Catalog::load_locked(const std::string& kind, const std::string& params) {
+Catalog::Snapshot Catalog::load_locked(const std::string& kind, const std::string& params,
+                                       const std::vector<std::pair<uint64_t, uint64_t>>* only) {
   Snapshot snap;
   int64_t kind_id = 0;
   {
@@ -548,15 +580,20 @@ Catalog::Snapshot Catalog::load_locked(const std::string& kind, const std::strin
     Stmt st(m_db, "SELECT SUM(rows), SUM(length(data)) FROM segments WHERE kind_id = ?1");
     sqlite3_bind_int64(st.get(), 1, kind_id);
     if (sqlite3_step(st.get()) == SQLITE_ROW) {
-      snap.m_entries.reserve(static_cast<size_t>(std::max<int64_t>(0, sqlite3_column_int64(st.get(), 0))));
-      snap.m_values.reserve(static_cast<size_t>(std::max<int64_t>(0, sqlite3_column_int64(st.get(), 1))) / 2);
+      const auto rows = static_cast<size_t>(std::max<int64_t>(0, sqlite3_column_int64(st.get(), 0)));
+      const auto bytes = static_cast<size_t>(std::max<int64_t>(0, sqlite3_column_int64(st.get(), 1)));
+      // With `only`, the files asked for bound the rows kept (a few superseded ones aside).
+      snap.m_entries.reserve(only ? std::min(rows, only->size() + only->size() / 8) : rows);
+      snap.m_values.reserve(only && rows > 0 ? bytes / 2 / rows * std::min(rows, only->size()) : bytes / 2);
     }
   }
   constexpr uint64_t k_not_fresh = ~uint64_t{0};
   for_each_segment(kind_id, [&](std::string_view seg) {
-    SegmentDecoder decoder(seg);
+    SegmentDecoder decoder(seg, PathMode::skip); // lookups never need the stored paths
     RecordView r;
     while (decoder.next(r)) {
+      if (only && !std::binary_search(only->begin(), only->end(), std::pair{r.id.fs_id, r.id.ino}))
+        continue;
       // Freshness depends on the row alone once the identity matches: decide it here, but
       // keep stale rows until they have superseded older ones.
       const bool fresh = r.computed_ns >= std::max(r.id.mtime_ns, r.id.ctime_ns) + k_trust_delay_ns;
@@ -600,31 +637,89 @@ std::optional<RowRef> Catalog::Snapshot::find(const FileIdentity& now) const {
                 values.substr(it->value >> 24, it->value & 0xFFFFFF)};
 }
 
+Catalog::Stager& Catalog::stager() {
+  struct Cached {
+    uint64_t serial = 0;
+    Stager* stager = nullptr;
+  };
+  thread_local Cached cached;
+  if (cached.serial == m_serial) return *cached.stager;
+  std::lock_guard lock(m_mutex);
+  const auto me = std::this_thread::get_id();
+  Stager* found = nullptr;
+  for (auto& [id, st] : m_stagers)
+    if (id == me) found = st.get();
+  if (found == nullptr) found = m_stagers.emplace_back(me, std::make_unique<Stager>()).second.get();
+  cached = {m_serial, found};
+  return *found;
+}
+
+uint64_t Catalog::hand_over_locked(Stager& st) {
+  std::lock_guard lock(st.mutex);
+  const uint64_t rows = st.rows;
+  for (Buffer& b : st.buffers) {
+    if (b.rows == 0) continue;
+    m_queued_bytes += b.bytes.size();
+    m_queue.push_back(Buffer{b.kind, b.params, std::move(b.bytes), b.rows, std::move(b.encoder)});
+    b.bytes.clear();
+    b.rows = 0;
+    b.encoder = std::make_unique<SegmentEncoder>(); // the next segment decodes alone
+  }
+  st.rows = 0;
+  st.bytes = 0;
+  m_enqueued += rows;
+  return rows;
+}
+
+void Catalog::hand_over_all_locked() {
+  for (auto& entry : m_stagers) hand_over_locked(*entry.second);
+}
+
 void Catalog::put(const std::string& kind, const std::string& params, Row row, std::string path) {
+  Stager& st = stager();
+  bool full = false;
+  {
+    std::lock_guard lock(st.mutex);
+    Buffer* buffer = nullptr;
+    if (st.last < st.buffers.size() && st.buffers[st.last].kind == kind && st.buffers[st.last].params == params) {
+      buffer = &st.buffers[st.last];
+    } else {
+      for (size_t i = 0; i < st.buffers.size() && buffer == nullptr; ++i)
+        if (st.buffers[i].kind == kind && st.buffers[i].params == params) {
+          buffer = &st.buffers[i];
+          st.last = i;
+        }
+      if (buffer == nullptr) {
+        st.last = st.buffers.size();
+        buffer = &st.buffers.emplace_back(Buffer{kind, params, {}, 0, std::make_unique<SegmentEncoder>()});
+      }
+    }
+    const size_t before = buffer->bytes.size();
+    buffer->encoder->add(buffer->bytes, row.id, row.computed_ns, row.value, path);
+    st.bytes += buffer->bytes.size() - before;
+    ++buffer->rows;
+    ++st.rows;
+    full = st.rows >= k_stage_rows || st.bytes >= k_stage_bytes;
+  }
+  if (!full) return;
   bool wake = false;
   {
     std::unique_lock lock(m_mutex);
     // Back-pressure: a writer far behind (another run holds the lock) must not let queued
     // rows grow with the tree.
     m_room.wait(lock, [&] { return m_queued_bytes < k_max_queued_bytes || m_stop; });
-    Buffer* buffer = nullptr;
-    for (Buffer& b : m_queue)
-      if (b.kind == kind && b.params == params) buffer = &b;
-    if (buffer == nullptr)
-      buffer = &m_queue.emplace_back(Buffer{kind, params, {}, 0, std::make_unique<SegmentEncoder>()});
-    const size_t before = buffer->bytes.size();
-    buffer->encoder->add(buffer->bytes, row.id, row.computed_ns, row.value, path);
-    m_queued_bytes += buffer->bytes.size() - before;
-    ++buffer->rows;
-    ++m_enqueued;
-    // Wake the writer only for a full batch (a wake per row costs more than the row).
-    wake = m_enqueued - m_committed == k_batch_rows;
+    const uint64_t pending = m_enqueued - m_committed;
+    hand_over_locked(st);
+    // Wake the writer once a full batch is waiting (a wake per hand-over costs little, but
+    // batches stay large).
+    wake = pending < k_batch_rows && m_enqueued - m_committed >= k_batch_rows;
   }
   if (wake) m_cv.notify_one();
 }
 
 void Catalog::flush() {
   std::unique_lock lock(m_mutex);
+  hand_over_all_locked();
   if (m_committed == m_enqueued) return;
   m_flush_requested = true;
   m_cv.notify_all();

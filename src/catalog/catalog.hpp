@@ -11,10 +11,11 @@
 //
 // Reads: load() pulls every row of one kind into memory in one scan, into a compact sorted
 // array (48 bytes per row plus the value bytes in one blob); lookups are then lock-free
-// binary searches. Writes: put() appends each row's bytes to a per-kind buffer (no per-row
-// allocation) for one writer thread that commits them as a few large blobs per transaction
-// (WAL mode, 16384 rows or 500 ms per transaction), so a first run is not slowed down and a
-// kill at any instant loses at most the open transaction. A catalog that is corrupt or of an
+// binary searches. Writes: put() appends each row's bytes to the calling thread's per-kind
+// buffer (no per-row allocation, no lock shared with other threads), handed over every few
+// thousand rows as segments to one writer thread that commits them as large blobs per
+// transaction (WAL mode, 16384 rows or 500 ms per transaction), so a first run is not slowed
+// down and a kill at any instant loses at most the staged rows and the open transaction. A catalog that is corrupt or of an
 // unknown schema version is moved aside and rebuilt with a warning, never fatal: at open, or
 // later when SQLite reports damage or a segment's checksum fails while rows are read or
 // written (that load then returns no rows, so the run reads the files). Concurrent
@@ -132,7 +133,7 @@ public:
   Catalog& operator=(const Catalog&) = delete;
   ~Catalog(); // flushes queued writes
 
-  /// Every row of (kind, params), for lock-free lookups during a run.
+  /// Rows of (kind, params), for lock-free lookups during a run.
   class Snapshot {
   public:
     /// The fresh row for `now`, if any (its value points into the snapshot).
@@ -155,12 +156,18 @@ public:
     std::vector<Entry> m_entries; // sorted by (fs_id, ino), one per file, fresh rows only
     std::string m_values;
   };
-  Snapshot load(const std::string& kind, const std::string& params);
+  /// Every row of (kind, params) -- or, when `only` is given (sorted (fs_id, ino) pairs),
+  /// the rows of those files alone: a run that looks up a few files of a large catalog then
+  /// holds and sorts only theirs.
+  Snapshot load(const std::string& kind, const std::string& params,
+                const std::vector<std::pair<uint64_t, uint64_t>>* only = nullptr);
 
   /// Queues a row (replacing any row of the same file, kind and params). Thread-safe. An
   /// empty `path` keeps the path stored for the file (a caller storing several kinds of row
-  /// for one file passes its path once). Blocks while the writer is far behind, so queued
-  /// rows stay bounded in memory.
+  /// for one file passes its path once). The row is encoded in the calling thread's own
+  /// buffer (no shared lock per row) and reaches the writer with that thread's next few
+  /// thousand rows, or at flush(). Blocks while the writer is far behind, so queued rows
+  /// stay bounded in memory.
   void put(const std::string& kind, const std::string& params, Row row, std::string path);
 
   /// Waits until every queued row is committed (or dropped after a write error).
@@ -200,7 +207,8 @@ public:
 
 private:
   Catalog(std::string path, sqlite3* db);
-  Snapshot load_locked(const std::string& kind, const std::string& params);
+  Snapshot load_locked(const std::string& kind, const std::string& params,
+                       const std::vector<std::pair<uint64_t, uint64_t>>* only);
   CatalogStats stats_locked();
   void trim_memos_locked();
   // Moves the damaged file aside and starts a new one (m_db_mutex held); warns on stderr.
@@ -216,6 +224,15 @@ private:
     std::unique_ptr<detail::SegmentEncoder> encoder; // records are deltas within a segment
   };
   void write_batch(detail::WriterStatements& statements, std::vector<Buffer>& batch);
+  // One thread's rows, encoded by that thread outside the queue's lock and handed over as
+  // whole segments (catalog.cpp).
+  struct Stager;
+  // The calling thread's stager (made on first use).
+  Stager& stager();
+  // Moves `stager`'s rows into m_queue (m_mutex held); returns the rows moved.
+  uint64_t hand_over_locked(Stager& stager);
+  // Hands every stager's rows over (m_mutex held).
+  void hand_over_all_locked();
   // Calls `each(segment bytes)` for every stored segment of kind id `kind_id`, oldest first.
   template <class Each> void for_each_segment(int64_t kind_id, Each&& each);
   struct LiveRows {
@@ -238,7 +255,9 @@ private:
   std::mutex m_mutex;
   std::condition_variable m_cv;
   std::condition_variable m_flushed;
-  std::vector<Buffer> m_queue;     // per (kind, params), in order of first use
+  std::vector<Buffer> m_queue;     // segments handed over, each of one (kind, params)
+  uint64_t m_serial;               // this catalog's number in the process (stagers' thread cache)
+  std::vector<std::pair<std::thread::id, std::unique_ptr<Stager>>> m_stagers; // under m_mutex
   size_t m_queued_bytes = 0;
   std::condition_variable m_room; // the queue dropped below its bound
   uint64_t m_enqueued = 0;

@@ -1,5 +1,6 @@
 #include "content/cached_hashes.hpp"
 
+#include <algorithm>
 #include <chrono>
 #include <cstring>
 #include <map>
@@ -66,11 +67,32 @@ public:
     row.id = {m_ids->of(job.dev), job.ino, job.size, job.mtime_ns, job.ctime_ns};
     row.computed_ns = m_started_ns; // the read began here: later changes are not in it
     row.value = encode(m_table.digests[job.id]);
-    m_catalog->put(hash_kind(job.scope), "", std::move(row),
-                   m_ids->stored_path(job.root, job.dev, m_options ? job_path(job, *m_options) : job.rel_path));
+    m_catalog->put(hash_kind(job.scope), "", std::move(row), stored_path(job));
   }
 
 private:
+  // The path the row stores: a job named by directory and name reuses its directory's
+  // stored prefix from the previous job (jobs come in list order: consecutive ones share
+  // directories), so no row rebuilds its directory's path.
+  std::string stored_path(const FileJob& job) {
+    if (job.dir == k_no_dir || !m_options || !m_options->dir_path)
+      return m_ids->stored_path(job.root, job.dev, m_options ? job_path(job, *m_options) : job.rel_path);
+    if (!m_dir_valid || job.dir != m_dir || job.root != m_dir_root || job.dev != m_dir_dev) {
+      std::string dir = m_options->dir_path(job.dir);
+      if (!dir.empty()) dir += '/';
+      m_dir_prefix = m_ids->stored_path(job.root, job.dev, dir);
+      m_dir = job.dir;
+      m_dir_root = job.root;
+      m_dir_dev = job.dev;
+      m_dir_valid = true;
+    }
+    std::string path;
+    path.reserve(m_dir_prefix.size() + job.name.size());
+    path = m_dir_prefix;
+    path.append(job.name);
+    return path;
+  }
+
   std::unique_ptr<ContentConsumer> m_inner;
   DigestTable& m_table;
   catalog::Catalog* m_catalog;
@@ -79,6 +101,11 @@ private:
   const ReaderOptions* m_options;
   FailureSink* m_failures;
   int64_t m_started_ns = 0;
+  bool m_dir_valid = false; // m_dir_prefix is the stored prefix of (m_dir_root, m_dir_dev, m_dir)
+  uint32_t m_dir = k_no_dir;
+  uint32_t m_dir_root = 0;
+  uint64_t m_dir_dev = 0;
+  std::string m_dir_prefix;
 };
 
 } // namespace
@@ -139,12 +166,23 @@ CachedHashStats hash_jobs_with_catalog(const fs::RootSet& roots, size_t count,
   const FsIds ids(roots);
   std::vector<uint32_t> misses; // job indexes to read
   if (catalog) {
-    std::map<ReadScope, catalog::Catalog::Snapshot> snapshots;
+    // Only the rows of these jobs' files are loaded: the catalog may hold many more rows of
+    // the kind (estimate's whole-file digests of every file, when dupes asks for a few).
+    std::map<ReadScope, std::vector<std::pair<uint64_t, uint64_t>>> wanted;
     for (size_t k = 0; k < count; ++k) {
       const FileJob j = job_of(k);
-      auto it = snapshots.find(j.scope);
-      if (it == snapshots.end()) it = snapshots.emplace(j.scope, catalog->load(hash_kind(j.scope), "")).first;
-      const auto row = it->second.find({ids.of(j.dev), j.ino, j.size, j.mtime_ns, j.ctime_ns});
+      wanted[j.scope].emplace_back(ids.of(j.dev), j.ino);
+    }
+    std::map<ReadScope, catalog::Catalog::Snapshot> snapshots;
+    for (auto& [scope, keys] : wanted) {
+      std::sort(keys.begin(), keys.end());
+      keys.erase(std::unique(keys.begin(), keys.end()), keys.end());
+      snapshots.emplace(scope, catalog->load(hash_kind(scope), "", &keys));
+      std::vector<std::pair<uint64_t, uint64_t>>().swap(keys);
+    }
+    for (size_t k = 0; k < count; ++k) {
+      const FileJob j = job_of(k);
+      const auto row = snapshots.at(j.scope).find({ids.of(j.dev), j.ino, j.size, j.mtime_ns, j.ctime_ns});
       Digest128 d;
       if (row && j.mtime_ns != 0 && decode(row->value, d)) {
         out.digests.at(k) = d;

@@ -5,6 +5,9 @@
 
 #include <fcntl.h>
 #include <filesystem>
+#include <string>
+#include <thread>
+#include <vector>
 #include <sqlite3.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -336,4 +339,61 @@ TEST(Catalog, PruneOfADirectoryDropsThePathlessRowsOfItsGoneFiles) {
   EXPECT_EQ(c->load("blocks", "rs=4K").size(), 2u);
   EXPECT_FALSE(c->load("blocks", "rs=4K").find({1, 1, 1, 1, 1}).has_value());
   EXPECT_EQ(c->load("digest", "").size(), 1u);
+}
+
+TEST(Catalog, RowsFromManyThreadsAllReachTheCatalogAtFlushAndAtClose) {
+  // Each thread encodes into its own stage; flush() and the destructor hand every stage over,
+  // including stages far below the hand-over size, and rows of several kinds interleaved.
+  test::TempDir t;
+  constexpr uint64_t k_threads = 4;
+  constexpr uint64_t k_rows = 5000; // one full hand-over (4096 rows) plus a partial stage
+  auto write_rows = [&](Catalog& c, uint64_t base) {
+    std::vector<std::thread> threads;
+    for (uint64_t th = 0; th < k_threads; ++th)
+      threads.emplace_back([&c, th, base] {
+        for (uint64_t i = 0; i < k_rows; ++i) {
+          const uint64_t ino = base + th * k_rows + i;
+          c.put(i % 3 == 0 ? "k2" : "k1", "", row_for({1, ino, ino, 1, 1}, 5 * k_s, std::to_string(ino)),
+                "ws/" + std::to_string(th) + "/" + std::to_string(i));
+        }
+      });
+    for (auto& th : threads) th.join();
+  };
+  {
+    auto c = Catalog::open(t / "c.db", nullptr);
+    write_rows(*c, 0);
+    c->flush();
+    EXPECT_EQ(c->writer_stats().rows, k_threads * k_rows);
+    const auto k1 = c->load("k1", "");
+    const auto k2 = c->load("k2", "");
+    EXPECT_EQ(k1.size() + k2.size(), k_threads * k_rows);
+    for (uint64_t ino = 0; ino < k_threads * k_rows; ++ino) {
+      const auto row = ((ino % k_rows) % 3 == 0 ? k2 : k1).find({1, ino, ino, 1, 1});
+      ASSERT_TRUE(row.has_value()) << ino;
+      EXPECT_EQ(row->value, std::to_string(ino));
+    }
+    write_rows(*c, 1'000'000); // no flush: closing the catalog commits them
+  }
+  auto c = Catalog::open(t / "c.db", nullptr);
+  EXPECT_EQ(c->stats().rows, 2 * k_threads * k_rows);
+}
+
+TEST(Catalog, LoadOfSomeFilesHoldsOnlyTheirRows) {
+  test::TempDir t;
+  auto c = Catalog::open(t / "c.db", nullptr);
+  for (uint64_t i = 0; i < 3000; ++i) c->put("k", "", row_for({1, i, 10, 1, 1}, 5 * k_s, "v" + std::to_string(i)), "f");
+  c->put("k", "", row_for({1, 7, 11, 1, 1}, 5 * k_s, "newer"), ""); // supersedes ino 7's row
+  c->put("k", "", row_for({2, 8, 10, 1, 1}, 5 * k_s, "other fs"), "g");
+  c->flush();
+  const std::vector<std::pair<uint64_t, uint64_t>> only{{1, 7}, {1, 2999}, {2, 8}, {3, 1}};
+  const auto snap = c->load("k", "", &only);
+  EXPECT_EQ(snap.size(), 3u);
+  EXPECT_FALSE(snap.find({1, 7, 10, 1, 1}).has_value()); // the superseded row is not trusted
+  ASSERT_TRUE(snap.find({1, 7, 11, 1, 1}).has_value());
+  EXPECT_EQ(snap.find({1, 7, 11, 1, 1})->value, "newer");
+  ASSERT_TRUE(snap.find({1, 2999, 10, 1, 1}).has_value());
+  EXPECT_EQ(snap.find({1, 2999, 10, 1, 1})->value, "v2999");
+  ASSERT_TRUE(snap.find({2, 8, 10, 1, 1}).has_value());
+  EXPECT_FALSE(snap.find({1, 8, 10, 1, 1}).has_value()); // not asked for
+  EXPECT_EQ(c->load("k", "").size(), 3001u);
 }
