@@ -165,15 +165,10 @@ int run_dedupe(const DedupeArgs& args) {
   // the duplicates are searched; nothing changes the roots until the executor starts.
   std::future<std::vector<uint64_t>> free_before;
   if (!args.dry_run) free_before = std::async(std::launch::async, [&roots] { return dedupe::free_bytes(roots); });
-  // The executor acts on each group as soon as the finder confirmed it (hashed, extents
-  // checked), while the finder checks the next ones.
-  dedupe::StreamingExecutor executor(roots, scanned.files, eo);
-  executor.before_first_change([&] {
-    if (free_before.valid()) eo.free_before = free_before.get();
-  });
-  const dupes::DuplicateSet found = dupes::find_duplicates(roots, scanned.files, fo, &read_progress, &executor);
+  const dupes::DuplicateSet found = dupes::find_duplicates(roots, scanned.files, fo, &read_progress);
+  if (free_before.valid()) eo.free_before = free_before.get();
   const auto found_at = std::chrono::steady_clock::now();
-  const dedupe::ExecutionReport r = executor.finish();
+  const dedupe::ExecutionReport r = dedupe::execute_dedupe(roots, scanned.files, found, eo);
   const auto executed_at = std::chrono::steady_clock::now();
   ticker.stop();
 
@@ -223,7 +218,6 @@ int run_dedupe(const DedupeArgs& args) {
                       {"seconds_partial", found.stats.seconds_partial},
                       {"seconds_full", found.stats.seconds_full},
                       {"seconds_extents", found.stats.seconds_extents},
-                      // The executor runs during the search: this is what is left after it.
                       {"seconds_execute", std::chrono::duration<double>(executed_at - found_at).count()}};
     emit_document(doc, args.common);
     if (args.common.json) return 0;

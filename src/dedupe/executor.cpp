@@ -13,8 +13,6 @@
 #include <cerrno>
 #include <fmt/format.h>
 #include <atomic>
-#include <condition_variable>
-#include <deque>
 #include <exception>
 #include <map>
 #include <mutex>
@@ -52,7 +50,7 @@ std::vector<uint64_t> free_bytes(const fs::RootSet& roots) {
   return out;
 }
 
-namespace detail {
+namespace {
 
 // One filesystem's resolved mode.
 struct FsPlan {
@@ -89,41 +87,22 @@ public:
         m_rows(options.dry_run == DryRun::yes ? nullptr : options.catalog, roots, options.run_start_ns),
         m_opener(roots, list, options.cross_fs, 256) {}
 
-  ~Executor() {
-    // Left by an exception (finish() not reached): the workers stop after their current claim.
-    {
-      const std::lock_guard lock(m_queue_mutex);
-      m_stop = true;
-      m_queue_cv.notify_all();
-    }
-    for (std::thread& w : m_workers) w.join();
-  }
-
-  /// Before the first group: free space before any change, measured now unless given.
-  void start() {
-    if (m_options.dry_run == DryRun::yes) return;
-    m_before = m_options.free_before.size() == m_roots.size() ? m_options.free_before : free_bytes(m_roots);
-  }
-
-  /// Plans group `g` (its members' held bytes in `held`, ascending by file), runs it at once
-  /// in clone and hardlink modes, queues it for the reflink threads in reflink mode. Groups
-  /// must come in path order of their first member (the finder's order): consecutive groups
-  /// then open files in the same directories, whose descriptors the openers cache.
-  void add_group(const dupes::DuplicateGroup& g, std::span<const std::pair<uint32_t, uint64_t>> held) {
-    rethrow_worker_error();
-    util::pause_point("dedupe.group_confirmed", rel_path(g.files[0]));
-    m_held = held;
-    run_group(g);
-    m_held = {};
-  }
-
-  /// Waits for the queued reflink work and measures what was freed.
-  ExecutionReport finish() {
+  ExecutionReport run(const dupes::DuplicateSet& dupes) {
+    m_dupes = &dupes;
     const bool dry = m_options.dry_run == DryRun::yes;
+    const std::vector<uint64_t> before = dry ? std::vector<uint64_t>()
+                                         : m_options.free_before.size() == m_roots.size() ? m_options.free_before
+                                                                                          : free_bytes(m_roots);
+    // Groups in path order of their first member: consecutive groups then open files in the
+    // same directories (one package across workspaces), whose descriptors the opener caches.
+    std::vector<uint32_t> by_path(dupes.groups.size());
+    for (uint32_t gi = 0; gi < by_path.size(); ++gi) by_path[gi] = gi;
+    std::sort(by_path.begin(), by_path.end(), [&](uint32_t a, uint32_t b) {
+      return dupes.groups[a].files[0] < dupes.groups[b].files[0];
+    });
+    for (const uint32_t gi : by_path) run_group(dupes.groups[gi]);
     m_opener.clear();
-    close_queue();
-    rethrow_worker_error();
-    merge_outcomes();
+    run_reflink_jobs();
     if (m_options.audit) m_options.audit->flush(); // the last confirmations
     m_rows.finish();
     m_report.catalog_rows.files += m_rows.stats().files;
@@ -135,28 +114,16 @@ public:
       for (size_t r = 0; r < m_roots.size(); ++r) {
         if (seen_dev[m_roots[r].st.dev]) continue;
         seen_dev[m_roots[r].st.dev] = true;
-        m_report.bytes_reclaimed += static_cast<int64_t>(after[r]) - static_cast<int64_t>(m_before[r]);
+        m_report.bytes_reclaimed += static_cast<int64_t>(after[r]) - static_cast<int64_t>(before[r]);
         for (FsReport& f : m_report.filesystems)
           if (f.root == m_roots[r].display) {
-            f.free_before = m_before[r];
+            f.free_before = before[r];
             f.free_after = after[r];
           }
       }
     }
     if (m_journal.is_open()) m_report.journal_path = m_journal.path();
     return std::move(m_report);
-  }
-
-  /// The whole plan of a finished search: every group, in path order of its first member.
-  ExecutionReport run(const dupes::DuplicateSet& dupes) {
-    start();
-    std::vector<uint32_t> by_path(dupes.groups.size());
-    for (uint32_t gi = 0; gi < by_path.size(); ++gi) by_path[gi] = gi;
-    std::sort(by_path.begin(), by_path.end(), [&](uint32_t a, uint32_t b) {
-      return dupes.groups[a].files[0] < dupes.groups[b].files[0];
-    });
-    for (const uint32_t gi : by_path) add_group(dupes.groups[gi], dupes.held_elsewhere); // sorted by file
-    return finish();
   }
 
 private:
@@ -279,7 +246,7 @@ private:
       if (g.shared_with(m) == m) {
         uint64_t alloc = file(g.files[m]).st.allocated_bytes();
         // Invariant 9: what a snapshot (or a reflink elsewhere) also references stays allocated.
-        const uint64_t held = std::min(alloc, held_bytes(g.files[m]));
+        const uint64_t held = std::min(alloc, m_dupes->held_bytes(g.files[m]));
         alloc -= held;
         if (plan.preview_only) {
           m_report.hardlink_preview_bytes += alloc;
@@ -295,7 +262,7 @@ private:
       return;
     }
     if (plan.mode == Mode::reflink) {
-      // Run on the worker threads (worker()), while later groups are planned.
+      // Run later, on the worker threads (run_reflink_jobs).
       ReflinkJob job;
       job.keeper = keeper;
       job.size = g.size;
@@ -303,12 +270,9 @@ private:
       // FIEMAP again only when it did not (sharing not checked, or no FIEMAP there).
       job.extents_known = !g.shares_with.empty();
       for (uint32_t m : targets) job.targets.push_back(g.files[m]);
-      push_job(std::move(job));
+      m_jobs.push_back(std::move(job));
       return;
     }
-    // Clone and hardlink modes act here, on the planning thread: reflink workers (another
-    // filesystem of the same run) may be writing the audit log meanwhile.
-    const std::lock_guard audit_lock(m_audit_mutex);
     auto kfd = m_opener.open(keeper);
     if (!kfd) {
       const std::string why = kfd.error() == ESTALE ? "keeper changed since it was hashed"
@@ -334,102 +298,60 @@ private:
     }
   }
 
-  // Bytes of `file`'s storage held outside its group (the current group's entries).
-  uint64_t held_bytes(uint32_t file) const {
-    const auto at = std::lower_bound(m_held.begin(), m_held.end(), std::pair<uint32_t, uint64_t>(file, 0));
-    return at != m_held.end() && at->first == file ? at->second : 0;
-  }
-
-  // Queues a reflink job; the first one starts the worker threads (options.threads, 0: one per
-  // core). Jobs touch disjoint files (each file is in one group), so their FIDEDUPERANGE calls
-  // are independent; each thread has its own opener, and each job's outcome is merged in
-  // queue order (merge_outcomes), so the report reads as if the jobs had run one after another.
-  void push_job(ReflinkJob job) {
-    if (m_workers.empty()) start_workers();
-    const std::lock_guard lock(m_queue_mutex);
-    m_jobs.push_back(std::move(job));
-    m_outcomes.emplace_back();
-    if (m_jobs.size() - m_next_job >= k_jobs_per_claim) m_queue_cv.notify_one();
-  }
-
-  void start_workers() {
+  // Runs the queued reflink jobs on up to options.threads threads (0: one per core). Jobs touch
+  // disjoint files (each file is in one group), so their FIDEDUPERANGE calls are independent;
+  // each thread has its own opener, and each job's outcome is merged in queue order, so the
+  // report reads as if the jobs had run one after another.
+  void run_reflink_jobs() {
+    if (m_jobs.empty()) return;
+    std::vector<JobOutcome> outcomes(m_jobs.size());
     unsigned n = m_options.threads != 0 ? m_options.threads : std::max(1u, std::thread::hardware_concurrency());
+    n = static_cast<unsigned>(std::min<size_t>(n, (m_jobs.size() + k_jobs_per_claim - 1) / k_jobs_per_claim));
     // Descriptors per thread: its directory cache plus one batch of targets; the cache shrinks
-    // so that all threads stay within a quarter of the descriptor limit (the finder's threads
-    // may still hold theirs).
+    // so that all threads stay within half the descriptor limit.
     size_t dir_capacity = 256;
     if (struct rlimit lim {}; ::getrlimit(RLIMIT_NOFILE, &lim) == 0 && lim.rlim_cur != RLIM_INFINITY) {
-      const size_t budget = static_cast<size_t>(lim.rlim_cur) / 4;
+      const size_t budget = static_cast<size_t>(lim.rlim_cur) / 2;
       n = static_cast<unsigned>(std::clamp<size_t>(budget / (fs::k_max_dedupe_targets + 8), 1, n));
       const size_t per_thread = budget / n;
       dir_capacity = std::clamp<size_t>(per_thread > fs::k_max_dedupe_targets ? per_thread - fs::k_max_dedupe_targets : 0,
                                         8, 256);
     }
-    for (unsigned t = 0; t < n; ++t) m_workers.emplace_back([this, dir_capacity] { worker(dir_capacity); });
-  }
-
-  // A reflink thread: claims up to k_jobs_per_claim consecutive jobs (path order: they open
-  // files in the same directories) until the queue is closed and empty.
-  void worker(size_t dir_capacity) {
-    try {
-      dupes::ListedOpener opener(m_roots, m_list, m_options.cross_fs, dir_capacity);
-      std::vector<std::pair<const ReflinkJob*, JobOutcome*>> claim;
-      for (;;) {
-        claim.clear();
-        {
-          std::unique_lock lock(m_queue_mutex);
-          m_queue_cv.wait(lock, [&] {
-            return m_stop || m_closed || m_jobs.size() - m_next_job >= k_jobs_per_claim;
-          });
-          if (m_stop) break;
-          const size_t end = std::min(m_jobs.size(), m_next_job + k_jobs_per_claim);
-          if (end == m_next_job) break; // closed and drained
-          for (size_t j = m_next_job; j < end; ++j) claim.emplace_back(&m_jobs[j], &m_outcomes[j]);
-          m_next_job = end;
-        }
-        for (const auto& [job, out] : claim) run_reflink_job(*job, opener, *out);
-      }
-    } catch (...) { // Fatal (the audit log cannot be written): stop every thread, rethrown later
-      const std::lock_guard lock(m_queue_mutex);
-      m_stop = true;
-      if (!m_error) m_error = std::current_exception();
-      m_queue_cv.notify_all();
-    }
-  }
-
-  // No more jobs: the workers drain the queue and end.
-  void close_queue() {
-    {
-      const std::lock_guard lock(m_queue_mutex);
-      m_closed = true;
-      m_queue_cv.notify_all();
-    }
-    for (std::thread& w : m_workers) w.join();
-    m_workers.clear();
-  }
-
-  // A worker's fatal error, on the planning thread (after stopping the others).
-  void rethrow_worker_error() {
+    std::atomic<size_t> next{0};
+    std::atomic<bool> stop{false};
+    std::mutex error_mutex;
     std::exception_ptr error;
-    {
-      const std::lock_guard lock(m_queue_mutex);
-      error = m_error;
+    auto work = [&] {
+      try {
+        dupes::ListedOpener opener(m_roots, m_list, m_options.cross_fs, dir_capacity);
+        // Consecutive jobs (path order) per claim: they open files in the same directories.
+        while (!stop.load(std::memory_order_relaxed)) {
+          const size_t first = next.fetch_add(k_jobs_per_claim);
+          if (first >= m_jobs.size()) break;
+          for (size_t j = first; j < std::min(m_jobs.size(), first + k_jobs_per_claim); ++j)
+            run_reflink_job(m_jobs[j], opener, outcomes[j]);
+        }
+      } catch (...) { // Fatal (the audit log cannot be written): stop every thread, rethrow below
+        stop = true;
+        const std::lock_guard lock(error_mutex);
+        if (!error) error = std::current_exception();
+      }
+    };
+    if (n <= 1) {
+      work();
+    } else {
+      std::vector<std::thread> threads;
+      for (unsigned t = 0; t < n; ++t) threads.emplace_back(work);
+      for (auto& t : threads) t.join();
     }
-    if (!error) return;
-    close_queue();
-    std::rethrow_exception(error);
-  }
-
-  // The reflink jobs' outcomes, in queue order, into the report (after the workers ended).
-  void merge_outcomes() {
-    for (JobOutcome& o : m_outcomes) {
+    if (error) std::rethrow_exception(error);
+    for (JobOutcome& o : outcomes) {
       for (Skip& sk : o.skipped) m_report.skipped.push_back(std::move(sk));
       m_report.files_shared += o.files_shared;
       m_report.bytes_shared += o.bytes_shared;
       m_report.already_shared += o.already_shared;
       m_report.catalog_rows.dropped += o.rows_dropped;
     }
-    m_outcomes.clear();
     m_jobs.clear();
   }
 
@@ -607,51 +529,18 @@ private:
   util::JsonLinesLog m_journal;
   ExecutionReport m_report;
   ChangedRows m_rows;
+  std::vector<ReflinkJob> m_jobs;  // reflink work queued by the planning pass
   std::mutex m_audit_mutex;        // the audit log, shared by the reflink threads
   dupes::ListedOpener m_opener;    // keepers and targets, from cached directory descriptors
-  std::vector<uint64_t> m_before;  // free bytes per root before any change
-  std::span<const std::pair<uint32_t, uint64_t>> m_held; // the current group's held bytes
-  // The reflink queue: the planning thread appends, the workers claim from m_next_job on
-  // (deques: appending keeps the claimed elements in place). Guarded by m_queue_mutex.
-  std::mutex m_queue_mutex;
-  std::condition_variable m_queue_cv;
-  std::deque<ReflinkJob> m_jobs;
-  std::deque<JobOutcome> m_outcomes; // per job, merged in queue order
-  size_t m_next_job = 0;
-  bool m_closed = false;
-  bool m_stop = false;
-  std::exception_ptr m_error;
-  std::vector<std::thread> m_workers;
+  const dupes::DuplicateSet* m_dupes = nullptr; // the set being run
 };
 
-} // namespace detail
-
-using detail::Executor;
+} // namespace
 
 ExecutionReport execute_dedupe(const fs::RootSet& roots, const scan::FileList& list,
                                const dupes::DuplicateSet& dupes, const ExecutorOptions& options) {
   Executor ex(roots, list, options);
   return ex.run(dupes);
-}
-
-StreamingExecutor::StreamingExecutor(const fs::RootSet& roots, const scan::FileList& list,
-                                     const ExecutorOptions& options)
-    : m_impl(std::make_unique<Executor>(roots, list, options)) {}
-
-StreamingExecutor::~StreamingExecutor() = default;
-
-void StreamingExecutor::begin() {
-  if (m_before_first_change) m_before_first_change();
-  m_impl->start();
-}
-
-void StreamingExecutor::confirmed(const dupes::DuplicateGroup& group,
-                                  std::span<const std::pair<uint32_t, uint64_t>> held) {
-  m_impl->add_group(group, held);
-}
-
-ExecutionReport StreamingExecutor::finish() {
-  return m_impl->finish();
 }
 
 } // namespace wsd::dedupe

@@ -7,10 +7,8 @@
 //   verification to rename, identity re-checked, renameat). hardlink: only under --immutable
 //   paths, invariants 3 and 4, each link journaled for --undo. Every destructive step is in
 //   the audit log before it happens and confirmed after.
-// Groups are planned on one thread, in path order of their first member (StreamingExecutor:
-// each as soon as the finder confirms it); reflink groups (disjoint files) run meanwhile on
-// ExecutorOptions::threads threads, clone and hardlink groups on the planning thread. The
-// report merges the reflink outcomes in planning order, so it does not depend on the threads.
+// Groups are planned on one thread; reflink groups (disjoint files) then run on
+// ExecutorOptions::threads threads, clone and hardlink groups on one.
 
 #include "dedupe/catalog_rows.hpp"
 #include "util/json_lines_log.hpp"
@@ -18,9 +16,6 @@
 #include "util/glob.hpp"
 
 #include <cstdint>
-#include <functional>
-#include <memory>
-#include <span>
 #include <string>
 #include <vector>
 
@@ -86,37 +81,6 @@ struct ExecutionReport {
 /// Runs the plan for `dupes` (found on `list`).
 ExecutionReport execute_dedupe(const fs::RootSet& roots, const scan::FileList& list,
                                const dupes::DuplicateSet& dupes, const ExecutorOptions& options);
-
-namespace detail {
-class Executor;
-}
-
-/// Runs the plan while the duplicates are still searched: a dupes::GroupSink handed to
-/// dupes::find_duplicates acts on each group as soon as the finder confirms it (reflink jobs
-/// on ExecutorOptions::threads threads), and finish() returns the same report execute_dedupe
-/// gives for the finished set.
-class StreamingExecutor final : public dupes::GroupSink {
-public:
-  /// `options` must outlive this object (free_before may be filled in until begin()).
-  StreamingExecutor(const fs::RootSet& roots, const scan::FileList& list, const ExecutorOptions& options);
-  ~StreamingExecutor() override;
-  StreamingExecutor(const StreamingExecutor&) = delete;
-  StreamingExecutor& operator=(const StreamingExecutor&) = delete;
-
-  /// Runs `fn` at begin(), before anything changes (e.g. to wait for the free-space figure).
-  void before_first_change(std::function<void()> fn) { m_before_first_change = std::move(fn); }
-
-  /// Measures the free space before any change (unless ExecutorOptions::free_before is set).
-  void begin() override;
-  /// Plans the group and acts on it (or queues it for the reflink threads).
-  void confirmed(const dupes::DuplicateGroup& group, std::span<const std::pair<uint32_t, uint64_t>> held) override;
-  /// Waits for the queued work; the report (call once, after find_duplicates returned).
-  ExecutionReport finish();
-
-private:
-  std::unique_ptr<detail::Executor> m_impl;
-  std::function<void()> m_before_first_change;
-};
 
 /// Free bytes of the filesystems under `roots` (synced first), one entry per root.
 std::vector<uint64_t> free_bytes(const fs::RootSet& roots);

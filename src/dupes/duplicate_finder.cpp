@@ -6,8 +6,6 @@
 #include <algorithm>
 #include <cerrno>
 #include <chrono>
-#include <condition_variable>
-#include <mutex>
 #include <map>
 #include <memory>
 #include <malloc.h>
@@ -143,7 +141,7 @@ void check_sharing(const fs::RootSet& roots, const scan::FileList& list, ListedO
 } // namespace
 
 DuplicateSet find_duplicates(const fs::RootSet& roots, const scan::FileList& list,
-                             const FinderOptions& options, FinderProgress* progress, GroupSink* sink) {
+                             const FinderOptions& options, FinderProgress* progress) {
   DuplicateSet out;
   const auto& files = list.files;
   const uint64_t min_size = std::max<uint64_t>(options.min_size, 1);
@@ -320,12 +318,12 @@ DuplicateSet find_duplicates(const fs::RootSet& roots, const scan::FileList& lis
   }
   release(runs);
   ::malloc_trim(0);
-  confirm_groups(roots, list, options, out, sink);
+  confirm_groups(roots, list, options, out);
   return out;
 }
 
 void confirm_groups(const fs::RootSet& roots, const scan::FileList& list, const FinderOptions& options,
-                    DuplicateSet& out, GroupSink* sink) {
+                    DuplicateSet& out) {
   const auto& files = list.files;
   const auto start = Clock::now();
   std::vector<fs::FsKind> kinds;
@@ -336,110 +334,64 @@ void confirm_groups(const fs::RootSet& roots, const scan::FileList& list, const 
   for (uint32_t gi = 0; gi < by_path.size(); ++gi) by_path[gi] = gi;
   std::sort(by_path.begin(), by_path.end(),
             [&](uint32_t a, uint32_t b) { return out.groups[a].files[0] < out.groups[b].files[0]; });
-  // FIEMAP is kernel work (btrfs walks back references to flag shared extents): the reader
-  // threads claim chunks of consecutive groups of by_path, each chunk with its own problems,
-  // notes and held bytes, merged in chunk order below (so the result does not depend on which
-  // thread checked what). With a sink, the calling thread hands the groups over in by_path
-  // order as their chunks complete, while the threads check the next ones.
+  // FIEMAP is kernel work (btrfs walks back references to flag shared extents): spread the
+  // groups over the reader threads, each with a contiguous slice of by_path (its own opener,
+  // problems and notes, merged in slice order below).
   const bool checking = options.check_sharing == CheckSharing::yes;
   unsigned threads = options.threads != 0 ? options.threads : std::max(1u, std::thread::hardware_concurrency());
   uint64_t members = 0;
   for (const DuplicateGroup& g : out.groups) members += g.files.size();
   threads = static_cast<unsigned>(std::min<uint64_t>(threads, std::max<uint64_t>(1, members / 512)));
-  struct Chunk {
-    size_t begin = 0, end = 0; // range of by_path
+  struct Slice {
+    size_t begin = 0, end = 0;
     std::vector<FileProblem> problems;
     std::vector<std::string> notes;
     std::vector<std::pair<uint32_t, uint64_t>> held;
-    std::vector<size_t> held_end; // per group of the chunk: its entries in `held` end here
     uint64_t checks = 0;
   };
-  std::vector<Chunk> chunks;
-  {
-    constexpr uint64_t k_chunk_members = 256;
-    for (size_t at = 0; at < by_path.size();) {
-      Chunk c;
-      c.begin = at;
-      for (uint64_t seen = 0; at < by_path.size() && seen < k_chunk_members;) seen += out.groups[by_path[at++]].files.size();
-      c.end = at;
-      chunks.push_back(std::move(c));
-    }
-  }
+  std::vector<Slice> slices(threads);
   // Only where extents are looked at do the per-member marks exist (elsewhere they would
   // cost 5 bytes per member for nothing).
   if (checking && std::any_of(kinds.begin(), kinds.end(), [](fs::FsKind k) { return fs::fs_can_share_extents(k); })) {
     out.member_shares.resize(out.members.size());
     out.member_inline.resize(out.members.size());
   }
-  auto check_chunk = [&](ListedOpener& opener, Chunk& chunk) {
-    for (size_t k = chunk.begin; k < chunk.end; ++k) {
-      DuplicateGroup& g = out.groups[by_path[k]];
-      if (checking && fs::fs_can_share_extents(kinds[files[g.files[0]].root])) {
-        const auto offset = static_cast<size_t>(g.files.data() - out.members.data());
-        uint32_t* shares = out.member_shares.data() + offset;
-        uint8_t* inline_extent = out.member_inline.data() + offset;
-        for (uint32_t m = 0; m < g.files.size(); ++m) shares[m] = m;
-        check_sharing(roots, list, opener, g, shares, inline_extent, chunk.problems, chunk.notes, chunk.held, chunk.checks);
-        g.shares_with = std::span<const uint32_t>(shares, g.files.size());
-        g.inline_extent = std::span<const uint8_t>(inline_extent, g.files.size());
-      }
-      chunk.held_end.push_back(chunk.held.size());
+  {
+    size_t at = 0;
+    uint64_t seen = 0;
+    for (unsigned t = 0; t < threads; ++t) {
+      slices[t].begin = at;
+      const uint64_t goal = members * (t + 1) / threads;
+      while (at < by_path.size() && (seen < goal || t + 1 == threads)) seen += out.groups[by_path[at++]].files.size();
+      slices[t].end = at;
     }
-  };
-  std::atomic<size_t> next_chunk{0};
-  std::atomic<bool> stop{false};
-  std::mutex done_mutex;
-  std::condition_variable done_cv;
-  std::vector<uint8_t> done(chunks.size(), 0); // guarded by done_mutex
-  auto work = [&] {
+  }
+  auto check_slice = [&](Slice& slice) {
     ListedOpener opener(roots, list, options.cross_fs, 256);
-    while (!stop.load(std::memory_order_relaxed)) {
-      const size_t c = next_chunk.fetch_add(1);
-      if (c >= chunks.size()) break;
-      check_chunk(opener, chunks[c]);
-      if (sink != nullptr) {
-        const std::lock_guard lock(done_mutex);
-        done[c] = 1;
-        done_cv.notify_all();
-      }
+    for (size_t k = slice.begin; k < slice.end; ++k) {
+      DuplicateGroup& g = out.groups[by_path[k]];
+      if (!checking || !fs::fs_can_share_extents(kinds[files[g.files[0]].root])) continue;
+      const auto offset = static_cast<size_t>(g.files.data() - out.members.data());
+      uint32_t* shares = out.member_shares.data() + offset;
+      uint8_t* inline_extent = out.member_inline.data() + offset;
+      for (uint32_t m = 0; m < g.files.size(); ++m) shares[m] = m;
+      check_sharing(roots, list, opener, g, shares, inline_extent, slice.problems, slice.notes, slice.held, slice.checks);
+      g.shares_with = std::span<const uint32_t>(shares, g.files.size());
+      g.inline_extent = std::span<const uint8_t>(inline_extent, g.files.size());
     }
   };
-  if (sink != nullptr) {
-    sink->begin();
+  {
     std::vector<std::thread> workers;
-    for (unsigned t = 0; t < threads; ++t) workers.emplace_back(work);
-    try {
-      for (size_t c = 0; c < chunks.size(); ++c) {
-        {
-          std::unique_lock lock(done_mutex);
-          done_cv.wait(lock, [&] { return done[c] != 0; });
-        }
-        const Chunk& chunk = chunks[c];
-        for (size_t k = chunk.begin; k < chunk.end; ++k) {
-          const size_t held_begin = k == chunk.begin ? 0 : chunk.held_end[k - chunk.begin - 1];
-          const size_t held_end = chunk.held_end[k - chunk.begin];
-          sink->confirmed(out.groups[by_path[k]],
-                          std::span<const std::pair<uint32_t, uint64_t>>(chunk.held.data() + held_begin, held_end - held_begin));
-        }
-      }
-    } catch (...) {
-      stop = true;
-      for (std::thread& w : workers) w.join();
-      throw;
-    }
-    for (std::thread& w : workers) w.join();
-  } else {
-    std::vector<std::thread> workers;
-    for (unsigned t = 1; t < threads; ++t) workers.emplace_back(work);
-    work();
+    for (unsigned t = 1; t < threads; ++t) workers.emplace_back(check_slice, std::ref(slices[t]));
+    check_slice(slices[0]);
     for (std::thread& w : workers) w.join();
   }
-  for (Chunk& chunk : chunks) {
-    out.problems.insert(out.problems.end(), chunk.problems.begin(), chunk.problems.end());
-    for (std::string& n : chunk.notes)
+  for (Slice& slice : slices) {
+    out.problems.insert(out.problems.end(), slice.problems.begin(), slice.problems.end());
+    for (std::string& n : slice.notes)
       if (std::find(out.notes.begin(), out.notes.end(), n) == out.notes.end()) out.notes.push_back(std::move(n));
-    out.stats.extent_checks += chunk.checks;
-    out.held_elsewhere.insert(out.held_elsewhere.end(), chunk.held.begin(), chunk.held.end());
+    out.stats.extent_checks += slice.checks;
+    out.held_elsewhere.insert(out.held_elsewhere.end(), slice.held.begin(), slice.held.end());
   }
   std::sort(out.held_elsewhere.begin(), out.held_elsewhere.end());
   for (DuplicateGroup& g : out.groups) {

@@ -122,31 +122,14 @@ constexpr uint32_t k_no_group = UINT32_MAX;
 /// Live counters for a progress line (files and bytes read so far, over both passes).
 using FinderProgress = content::ReaderProgress;
 
-/// Receives each group as soon as it is confirmed (members full-hashed and, where looked at,
-/// extents checked), so that `dedupe` can act on it while later groups are still checked.
-/// Groups arrive one at a time on the calling thread of find_duplicates, in path order of
-/// their first member (the same order every run).
-class GroupSink {
-public:
-  virtual ~GroupSink() = default;
-  /// Called once, after hashing and before the first group is confirmed (even if none is).
-  virtual void begin() {}
-  /// `group` is final except its reclaimable/duplicate figures; `held` lists its members'
-  /// DuplicateSet::held_elsewhere entries (file, bytes), ascending by file. Both stay valid
-  /// only during the call, except the group's member views, which the DuplicateSet keeps.
-  virtual void confirmed(const DuplicateGroup& group, std::span<const std::pair<uint32_t, uint64_t>> held) = 0;
-};
-
-/// Finds the groups of identical files among `list.files`; with a `sink`, hands it each group
-/// as soon as it is confirmed (the returned set is the same either way).
+/// Finds the groups of identical files among `list.files`.
 DuplicateSet find_duplicates(const fs::RootSet& roots, const scan::FileList& list,
-                             const FinderOptions& options, FinderProgress* progress = nullptr,
-                             GroupSink* sink = nullptr);
+                             const FinderOptions& options, FinderProgress* progress = nullptr);
 
 /// The last step of find_duplicates on `set`, whose groups (size, digests, members in path
 /// order) are known, e.g. from a result memo: checks extents (FIEMAP sharing, inline,
 /// held elsewhere), fills the reclaimable figures, ranks the groups and fills group_of.
 void confirm_groups(const fs::RootSet& roots, const scan::FileList& list, const FinderOptions& options,
-                    DuplicateSet& set, GroupSink* sink = nullptr);
+                    DuplicateSet& set);
 
 } // namespace wsd::dupes

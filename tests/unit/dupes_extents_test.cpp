@@ -7,14 +7,12 @@
 #include "test_util.hpp"
 #include "util/fd.hpp"
 
-#include <algorithm>
 #include <cstdlib>
 #include <gtest/gtest.h>
 
 #include <fstream>
 #include <iterator>
 #include <linux/fiemap.h>
-#include <span>
 #include <string>
 #include <sys/stat.h>
 #include <sys/vfs.h>
@@ -408,68 +406,6 @@ TEST_F(DupesExtentsBtrfs, FinderMarksReflinkCopiesAsAlreadyShared) {
   EXPECT_EQ(s.inline_files, 2u) << "both members are inline: nothing to reclaim";
   EXPECT_EQ(s.reclaimable_bytes, 0u);
   EXPECT_TRUE(found.problems.empty());
-}
-
-// Streaming (dedupe acts on each group as soon as it is confirmed): a GroupSink receives every
-// group once, in path order of its first member, with its extents already checked, and the
-// set returned is the one a run without a sink returns.
-TEST_F(DupesExtentsBtrfs, SinkReceivesEveryConfirmedGroupInPathOrder) {
-  for (unsigned g = 0; g < 40; ++g) {
-    const std::string data = test::random_bytes(5000 + 997 * size_t{g}, 100 + uint64_t{g});
-    write_synced(path("d" + std::to_string(g % 7) + "-a-" + std::to_string(g)), data);
-    write_synced(path("d" + std::to_string((g + 3) % 7) + "-b-" + std::to_string(g)), data);
-    if (g % 5 == 0) {
-      ASSERT_EQ(run("cp --reflink=always '" + path("d" + std::to_string(g % 7) + "-a-" + std::to_string(g)) + "' '" +
-                    path("r-" + std::to_string(g)) + "'"), 0);
-    }
-  }
-  write_synced(path("s1"), std::string(1500, 'q'));
-  write_synced(path("s2"), std::string(1500, 'q'));
-  const fs::RootSet roots({m_mnt});
-  scan::ScanOptions o;
-  o.collect_min_size = 1;
-  const auto scanned = scan::scan_tree(roots, o, nullptr);
-  dupes::FinderOptions fo;
-  fo.threads = 2;
-  const dupes::DuplicateSet plain = dupes::find_duplicates(roots, scanned.files, fo);
-
-  struct Recorder final : dupes::GroupSink {
-    int begun = 0;
-    std::vector<std::vector<uint32_t>> files, shares;
-    std::vector<std::pair<uint32_t, uint64_t>> held;
-    void begin() override { begun++; }
-    void confirmed(const dupes::DuplicateGroup& g, std::span<const std::pair<uint32_t, uint64_t>> h) override {
-      EXPECT_EQ(begun, 1) << "begin() comes first";
-      files.emplace_back(g.files.begin(), g.files.end());
-      shares.emplace_back(g.shares_with.begin(), g.shares_with.end());
-      held.insert(held.end(), h.begin(), h.end());
-    }
-  } sink;
-  const dupes::DuplicateSet streamed = dupes::find_duplicates(roots, scanned.files, fo, nullptr, &sink);
-  EXPECT_EQ(sink.begun, 1);
-  ASSERT_EQ(plain.groups.size(), 41u);
-  ASSERT_EQ(streamed.groups.size(), plain.groups.size());
-  ASSERT_EQ(sink.files.size(), plain.groups.size()) << "every group handed over once";
-  for (size_t i = 1; i < sink.files.size(); ++i) EXPECT_LT(sink.files[i - 1][0], sink.files[i][0]) << "path order";
-  size_t reflinked = 0;
-  for (size_t i = 0; i < sink.files.size(); ++i) {
-    ASSERT_EQ(sink.shares[i].size(), sink.files[i].size()) << "extents checked before the hand-over";
-    if (sink.shares[i].size() == 3 && sink.shares[i][2] != 2) reflinked++;
-  }
-  EXPECT_EQ(reflinked, 8u) << "the reflink copies are known to share when handed over";
-  std::sort(sink.held.begin(), sink.held.end());
-  EXPECT_EQ(sink.held, streamed.held_elsewhere);
-  for (size_t i = 0; i < plain.groups.size(); ++i) {
-    const dupes::DuplicateGroup& a = plain.groups[i];
-    const dupes::DuplicateGroup& b = streamed.groups[i];
-    EXPECT_EQ(std::vector<uint32_t>(a.files.begin(), a.files.end()), std::vector<uint32_t>(b.files.begin(), b.files.end()));
-    EXPECT_EQ(std::vector<uint32_t>(a.shares_with.begin(), a.shares_with.end()),
-              std::vector<uint32_t>(b.shares_with.begin(), b.shares_with.end()));
-    EXPECT_EQ(a.reclaimable_bytes, b.reclaimable_bytes);
-    EXPECT_EQ(a.inline_files, b.inline_files);
-    EXPECT_EQ(a.digest, b.digest);
-  }
-  EXPECT_EQ(plain.stats.extent_checks, streamed.stats.extent_checks);
 }
 
 // Compressed extents (FIEMAP_EXTENT_ENCODED, common on production btrfs): FIEMAP reports the
