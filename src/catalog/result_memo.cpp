@@ -131,4 +131,10 @@ bool files_settled(const scan::FileList& files, const FilesystemIds& ids, int64_
   return true;
 }
 
+std::string memo_roots(const std::vector<std::string>& roots) {
+  std::string out;
+  for (const std::string& r : roots) out += r + '\n';
+  return out;
+}
+
 } // namespace wsd::catalog

@@ -38,6 +38,9 @@ bool files_settled(const scan::FileList& files, const FilesystemIds& ids, int64_
 /// The wall clock now, in ns since the epoch (a memo's created_ns is taken before the walk).
 int64_t wall_clock_ns();
 
+/// The roots as a memo records them (memos are kept per command and roots, at most a few each).
+std::string memo_roots(const std::vector<std::string>& roots);
+
 /// Appends trivially copyable values and arrays of them to a memo value.
 class MemoWriter {
 public:

@@ -98,13 +98,6 @@ std::optional<dupes::DuplicateSet> decode_dupes_memo(std::string_view value, siz
   return set;
 }
 
-// The roots as a memo records them (memos are kept per command and roots).
-std::string memo_roots(const std::vector<std::string>& roots) {
-  std::string out;
-  for (const std::string& r : roots) out += r + '\n';
-  return out;
-}
-
 int run_dupes(const DupesArgs& args) {
   // A fixed threshold (the default one rises to the largest block freed so far): the walk's
   // and the finder's large arrays are then their own mappings, given back when freed, so
@@ -163,7 +156,7 @@ int run_dupes(const DupesArgs& args) {
       catalog::files_settled(scanned.files, *fs_ids, run_began_ns)) {
     if (std::optional<std::string> value = encode_dupes_memo(found)) {
       const catalog::Memo memo{run_began_ns, signature, std::move(*value)};
-      if (catalog->put_memo("dupes", memo_roots(args.common.roots), memo_key, memo)) memo_state = "stored";
+      if (catalog->put_memo("dupes", catalog::memo_roots(args.common.roots), memo_key, memo)) memo_state = "stored";
     }
   }
   std::vector<dupes::IdenticalDirGroup> dirs;

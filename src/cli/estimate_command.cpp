@@ -82,13 +82,6 @@ double parse_rate(const std::string& text) {
   return v;
 }
 
-// The roots as a memo records them (memos are kept per command and roots).
-std::string memo_roots(const std::vector<std::string>& roots) {
-  std::string out;
-  for (const std::string& r : roots) out += r + '\n';
-  return out;
-}
-
 const model::ZfsProfile& pick_profile(const std::string& name) {
   if (name.empty()) return model::default_profile();
   if (const model::ZfsProfile* p = model::find_profile(name)) return *p;
@@ -196,7 +189,7 @@ int run_estimate_command(const EstimateArgs& args) {
       catalog::files_settled(scan.files, *fs_ids, run_began_ns)) {
     if (std::optional<std::string> value = estimate::encode_estimate_memo(result)) {
       const catalog::Memo memo{run_began_ns, signature, std::move(*value)};
-      if (catalog->put_memo("estimate", memo_roots(args.common.roots), memo_key, memo)) memo_state = "stored";
+      if (catalog->put_memo("estimate", catalog::memo_roots(args.common.roots), memo_key, memo)) memo_state = "stored";
     }
   }
 
