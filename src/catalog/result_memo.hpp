@@ -53,7 +53,7 @@ public:
   template <class T> void put_vector(const std::vector<T>& v) {
     static_assert(std::is_trivially_copyable_v<T>);
     put(static_cast<uint64_t>(v.size()));
-    m_out.append(reinterpret_cast<const char*>(v.data()), v.size() * sizeof(T));
+    if (!v.empty()) m_out.append(reinterpret_cast<const char*>(v.data()), v.size() * sizeof(T));
   }
   /// The bytes written.
   std::string take() { return std::move(m_out); }
@@ -86,6 +86,7 @@ public:
       return;
     }
     v.resize(n);
+    if (n == 0) return; // an empty vector's data() may be null: no memcpy
     std::memcpy(v.data(), m_in.data() + m_pos, n * sizeof(T));
     m_pos += n * sizeof(T);
   }
