@@ -137,4 +137,30 @@ std::string memo_roots(const std::vector<std::string>& roots) {
   return out;
 }
 
+MemoSlot::MemoSlot(Catalog* catalog, std::string command, std::string key, const std::vector<std::string>& roots,
+                   int64_t run_began_ns)
+    : m_catalog(catalog), m_command(std::move(command)), m_key(std::move(key)), m_roots(memo_roots(roots)),
+      m_run_began_ns(run_began_ns), m_state(catalog ? "missed" : "off") {}
+
+std::optional<std::string> MemoSlot::find(const fs::RootSet& roots, const scan::FileList& files, TreeShape shape,
+                                          Lookup lookup) {
+  if (!m_catalog) return std::nullopt;
+  m_ids.emplace(roots);
+  m_signature = walk_signature(files, *m_ids, shape);
+  if (lookup == Lookup::skip) return std::nullopt;
+  std::optional<Memo> memo = m_catalog->find_memo(m_command, m_key);
+  if (!memo || memo->signature != m_signature || !files_settled(files, *m_ids, memo->created_ns)) return std::nullopt;
+  return std::move(memo->value);
+}
+
+void MemoSlot::store(const scan::FileList& files, const std::function<std::optional<std::string>()>& encode) {
+  if (!m_catalog || !m_ids || std::string_view(m_state) == "used" || !m_catalog->write_error().empty() ||
+      !files_settled(files, *m_ids, m_run_began_ns))
+    return;
+  std::optional<std::string> value = encode();
+  if (!value) return;
+  const Memo memo{m_run_began_ns, m_signature, std::move(*value)};
+  if (m_catalog->put_memo(m_command, m_roots, m_key, memo)) m_state = "stored";
+}
+
 } // namespace wsd::catalog

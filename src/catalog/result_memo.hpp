@@ -18,6 +18,8 @@
 
 #include <cstdint>
 #include <cstring>
+#include <functional>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <type_traits>
@@ -40,6 +42,42 @@ int64_t wall_clock_ns();
 
 /// The roots as a memo records them (memos are kept per command and roots, at most a few each).
 std::string memo_roots(const std::vector<std::string>& roots);
+
+/// One run's memo of one command (estimate, dupes): after the walk, find() gives the stored
+/// value when it stands for this walk; after the work, store() records this run's value.
+class MemoSlot {
+public:
+  /// `catalog` may be null (then nothing is found or stored); `run_began_ns` is the wall
+  /// clock before the walk: a memo stored by this run dates from then.
+  MemoSlot(Catalog* catalog, std::string command, std::string key, const std::vector<std::string>& roots,
+           int64_t run_began_ns);
+  /// Whether find() asks the catalog (skip: the caller knows no memo is stored, and the
+  /// catalog may be busy with a row preload meanwhile).
+  enum class Lookup : uint8_t { look, skip };
+  /// The stored value whose signature equals this walk's and whose run began after every
+  /// file settled; nullopt otherwise. Call once, after the walk (also with Lookup::skip:
+  /// store() needs the walk's signature).
+  std::optional<std::string> find(const fs::RootSet& roots, const scan::FileList& files, TreeShape shape,
+                                  Lookup lookup = Lookup::look);
+  /// The caller decoded what find() gave and uses it.
+  void mark_used() { m_state = "used"; }
+  /// Stores what `encode` returns unless the memo was used, the catalog could not write, a
+  /// file changed after this run began (its bytes may be newer than what the run read), or
+  /// `encode` gives nullopt (a result that must not be reused). `encode` runs only if needed.
+  void store(const scan::FileList& files, const std::function<std::optional<std::string>()>& encode);
+  /// "off", "missed", "used" or "stored" (for --stats).
+  const char* state() const { return m_state; }
+
+private:
+  Catalog* m_catalog;
+  std::string m_command;
+  std::string m_key;
+  std::string m_roots;
+  int64_t m_run_began_ns;
+  std::optional<FilesystemIds> m_ids;
+  std::string m_signature;
+  const char* m_state;
+};
 
 /// Appends trivially copyable values and arrays of them to a memo value.
 class MemoWriter {

@@ -130,35 +130,20 @@ int run_dupes(const DupesArgs& args) {
   // The result memo (catalog/result_memo.hpp): the groups of an unchanged tree without a hash
   // lookup; their extents (FIEMAP sharing, snapshots), which change without any inode change,
   // are checked afresh by confirm_groups either way.
-  const std::string memo_key = catalog ? dupes_memo_key(args, min_size) : "";
-  const catalog::TreeShape shape = args.no_dirs ? catalog::TreeShape::no : catalog::TreeShape::yes;
-  std::optional<catalog::FilesystemIds> fs_ids;
-  std::string signature;
+  catalog::MemoSlot memo(catalog.get(), "dupes", catalog ? dupes_memo_key(args, min_size) : "", args.common.roots,
+                         run_began_ns);
   std::optional<dupes::DuplicateSet> from_memo;
-  const char* memo_state = catalog ? "missed" : "off";
-  if (catalog) {
-    fs_ids.emplace(roots);
-    signature = catalog::walk_signature(scanned.files, *fs_ids, shape);
-    if (const std::optional<catalog::Memo> memo = catalog->find_memo("dupes", memo_key);
-        memo && memo->signature == signature &&
-        catalog::files_settled(scanned.files, *fs_ids, memo->created_ns)) {
-      from_memo = decode_dupes_memo(memo->value, scanned.files.files.size());
-    }
+  if (const std::optional<std::string> value =
+          memo.find(roots, scanned.files, args.no_dirs ? catalog::TreeShape::no : catalog::TreeShape::yes)) {
+    from_memo = decode_dupes_memo(*value, scanned.files.files.size());
   }
-  const bool memo_used = from_memo.has_value();
-  if (memo_used) {
-    memo_state = "used";
+  if (from_memo) {
+    memo.mark_used();
     dupes::confirm_groups(roots, scanned.files, fo, *from_memo);
   }
   const dupes::DuplicateSet found =
       from_memo ? std::move(*from_memo) : dupes::find_duplicates(roots, scanned.files, fo, &read_progress);
-  if (catalog && !memo_used && catalog->write_error().empty() &&
-      catalog::files_settled(scanned.files, *fs_ids, run_began_ns)) {
-    if (std::optional<std::string> value = encode_dupes_memo(found)) {
-      const catalog::Memo memo{run_began_ns, signature, std::move(*value)};
-      if (catalog->put_memo("dupes", catalog::memo_roots(args.common.roots), memo_key, memo)) memo_state = "stored";
-    }
-  }
+  memo.store(scanned.files, [&] { return encode_dupes_memo(found); });
   std::vector<dupes::IdenticalDirGroup> dirs;
   if (!args.no_dirs) dirs = dupes::find_identical_dirs(roots, scanned.files, found, args.common.cross_fs);
   std::vector<scan::TreeEntry>().swap(scanned.files.tree_entries); // only the tree analysis reads them
@@ -186,7 +171,7 @@ int run_dupes(const DupesArgs& args) {
                       {"bytes_read", found.stats.bytes_read},
                       {"extent_checks", found.stats.extent_checks},
                       {"catalog_hits", found.stats.catalog_hits},
-                      {"result_memo", memo_state},
+                      {"result_memo", memo.state()},
                       {"seconds", seconds},
                       {"peak_rss_bytes", peak_rss_bytes()}};
     }
@@ -209,7 +194,7 @@ int run_dupes(const DupesArgs& args) {
           walk_seconds, util::format_count(scanned.files.files.size()), s.seconds_partial,
           util::format_count(s.partial_hashed), s.seconds_full, util::format_count(s.full_hashed),
           util::format_bytes(s.bytes_read), s.seconds_extents, util::format_count(s.extent_checks),
-          seconds, util::format_bytes(peak_rss_bytes()), util::format_bytes(walk_peak_rss), memo_state);
+          seconds, util::format_bytes(peak_rss_bytes()), util::format_bytes(walk_peak_rss), memo.state());
     }
     std::fputs(text.c_str(), stdout);
   }

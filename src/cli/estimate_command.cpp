@@ -163,35 +163,20 @@ int run_estimate_command(const EstimateArgs& args) {
   reading.store(true);
   // The memo: used when the walk's signature matches and every file settled before the
   // memo's run began; else the run reads (or replays rows) and stores a new one.
-  std::optional<catalog::FilesystemIds> fs_ids;
-  std::string signature;
+  catalog::MemoSlot memo(catalog.get(), "estimate", memo_key, args.common.roots, run_began_ns);
   std::optional<estimate::EstimateResult> memo_result;
-  const char* memo_state = catalog ? "missed" : "off";
-  if (catalog) {
-    fs_ids.emplace(roots);
-    signature = catalog::walk_signature(scan.files, *fs_ids, catalog::TreeShape::no);
-    if (memo_stored) {
-      const std::optional<catalog::Memo> memo = catalog->find_memo("estimate", memo_key);
-      if (memo && memo->signature == signature &&
-          catalog::files_settled(scan.files, *fs_ids, memo->created_ns)) {
-        memo_result = estimate::decode_estimate_memo(memo->value, options);
-      }
-    }
-  }
+  if (const std::optional<std::string> value =
+          memo.find(roots, scan.files, catalog::TreeShape::no,
+                    memo_stored ? catalog::MemoSlot::Lookup::look : catalog::MemoSlot::Lookup::skip))
+    memo_result = estimate::decode_estimate_memo(*value, options);
   if (memo_result) {
-    memo_state = "used";
+    memo.mark_used();
     memo_result->catalog_hits = scan.files.files.size(); // every file answered by the catalog
   }
   const estimate::EstimateResult result =
       memo_result ? std::move(*memo_result) : estimate::run_estimate(roots, scan.files, options, &read_progress);
   ticker.stop();
-  if (catalog && !memo_result && catalog->write_error().empty() &&
-      catalog::files_settled(scan.files, *fs_ids, run_began_ns)) {
-    if (std::optional<std::string> value = estimate::encode_estimate_memo(result)) {
-      const catalog::Memo memo{run_began_ns, signature, std::move(*value)};
-      if (catalog->put_memo("estimate", catalog::memo_roots(args.common.roots), memo_key, memo)) memo_state = "stored";
-    }
-  }
+  memo.store(scan.files, [&] { return estimate::encode_estimate_memo(result); });
 
   if (catalog && !catalog->write_error().empty()) {
     std::fprintf(stderr, "wsdedup: warning: catalog %s: %s; this run's results were not stored\n",
@@ -229,7 +214,7 @@ int run_estimate_command(const EstimateArgs& args) {
                       {"read_errors", result.reader.errors},
                       {"catalog_hits", result.catalog_hits},
                       {"catalog_misses", result.catalog_misses},
-                      {"result_memo", memo_state},
+                      {"result_memo", memo.state()},
                       {"peak_rss_bytes", peak_rss_bytes()}};
       nlohmann::ordered_json idx = nlohmann::ordered_json::array();
       for (const auto& lane : result.lanes) {
@@ -257,7 +242,7 @@ int run_estimate_command(const EstimateArgs& args) {
     if (args.common.stats) {
       text += fmt::format("catalog: {} files from rows, {} read; result memo {}\n",
                           util::format_count(result.catalog_hits),
-                          util::format_count(result.catalog_misses), memo_state);
+                          util::format_count(result.catalog_misses), memo.state());
       text += fmt::format("peak memory: {}\n", util::format_bytes(peak_rss_bytes()));
     }
     std::fputs(text.c_str(), stdout);
