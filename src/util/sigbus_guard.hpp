@@ -22,8 +22,9 @@ struct GuardedRange {
 /// mappings must not be read where they may be truncated.
 bool install_sigbus_handler();
 
-/// Runs `fn(ctx)` (install_sigbus_handler() must have returned true); returns -1 when it completed, or the index in `ranges` of the mapping whose
-/// access raised SIGBUS (fn was cut short there). `fn` must not hold objects with destructors
+/// Runs `fn(ctx)` (install_sigbus_handler() must have returned true); returns -1 when it
+/// completed, or the index in `ranges` of the mapping whose access raised SIGBUS (fn was cut
+/// short there). `fn` must not hold objects with destructors
 /// or locks across accesses to the ranges (a jump skips them); guards do not nest.
 int run_sigbus_guarded(std::span<const GuardedRange> ranges, void (*fn)(void*), void* ctx);
 
