@@ -317,6 +317,7 @@ ReaderStats ContentReader::run(
             } else {
               result = read_open_file(fd->get(), job, span, m_options.partial_bytes, *consumer,
                                       &stats.read_calls);
+              if (m_options.after_read && result.outcome == ReadOutcome::ok) m_options.after_read(job, fd->get());
             }
             stats.files++;
             stats.bytes += result.bytes_read;

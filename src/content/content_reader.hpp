@@ -101,6 +101,9 @@ struct ReaderOptions {
   bool cross_fs = false;            // allow opening across mounts below the root
   /// The root-relative path of directory `dir`, for jobs with FileJob::dir set.
   std::function<std::string(uint32_t dir)> dir_path;
+  /// Set: called on the reader thread with the still-open file after each read that
+  /// succeeded, e.g. so dupes takes a file's FIEMAP without opening it again.
+  std::function<void(const FileJob& job, int fd)> after_read;
 };
 
 /// The root-relative path of a job's file (for messages and catalog rows).

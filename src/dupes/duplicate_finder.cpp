@@ -6,6 +6,8 @@
 #include <algorithm>
 #include <cerrno>
 #include <chrono>
+#include <functional>
+#include <linux/fiemap.h>
 #include <map>
 #include <memory>
 #include <malloc.h>
@@ -28,6 +30,20 @@ double seconds_since(Clock::time_point start) {
   return std::chrono::duration<double>(Clock::now() - start).count();
 }
 
+// What the read pass learnt of a candidate's extents (DuplicateSet::member_hints).
+constexpr uint8_t k_extents_unknown = 0; // not looked at, or shares something: FIEMAP again
+constexpr uint8_t k_extents_private = 1; // no extent flagged SHARED: shares storage with nothing
+constexpr uint8_t k_extents_inline = 2;  // stored inline in metadata
+
+// The hint for the open file `fd`, from its extents' flags.
+uint8_t extent_hint(int fd) {
+  const auto flags = fs::read_extent_flags(fd, fs::SyncFirst::yes); // files may be freshly written
+  if (!flags) return k_extents_unknown; // e.g. no FIEMAP: the check says so
+  if (flags->any & FIEMAP_EXTENT_DATA_INLINE) return k_extents_inline;
+  if (flags->any & (FIEMAP_EXTENT_SHARED | FIEMAP_EXTENT_UNKNOWN | FIEMAP_EXTENT_DELALLOC)) return k_extents_unknown;
+  return k_extents_private;
+}
+
 struct HashPass {
   std::vector<content::Digest128> digests;
   std::vector<bool> ok;
@@ -40,8 +56,10 @@ template <typename ScopeOf>
 HashPass hash_files(const fs::RootSet& roots, const scan::FileList& list,
                     const std::vector<uint32_t>& which, const FinderOptions& options,
                     ScopeOf scope_of, std::vector<FileProblem>& problems,
-                    FinderProgress* progress, uint64_t& catalog_hits) {
+                    FinderProgress* progress, uint64_t& catalog_hits,
+                    std::function<void(const content::FileJob&, int)> after_read = {}) {
   content::ReaderOptions ro;
+  ro.after_read = std::move(after_read);
   ro.threads = options.threads;
   ro.partial_bytes = options.partial_bytes;
   ro.cross_fs = options.cross_fs;
@@ -97,12 +115,18 @@ void note_held_elsewhere(const DuplicateGroup& group, const uint32_t* shares, co
 // Marks members that already share physical extents with an earlier member: `shares` and
 // `inline_extent` are the group's writable per-member arrays (DuplicateSet's storage).
 void check_sharing(const fs::RootSet& roots, const scan::FileList& list, ListedOpener& opener,
-                   const DuplicateGroup& group, uint32_t* shares, uint8_t* inline_extent,
-                   std::vector<FileProblem>& problems,
+                   const DuplicateGroup& group, const uint8_t* hints, uint32_t* shares,
+                   uint8_t* inline_extent, std::vector<FileProblem>& problems,
                    std::vector<std::string>& notes, std::vector<std::pair<uint32_t, uint64_t>>& held,
                    uint64_t& checks) {
   std::vector<std::vector<fs::Extent>> extents(group.files.size());
   for (size_t m = 0; m < group.files.size(); ++m) {
+    // Known from the read (a member sharing nothing needs no list: it cannot match another).
+    if (hints != nullptr && hints[m] != k_extents_unknown) {
+      inline_extent[m] = hints[m] == k_extents_inline ? 1 : 0;
+      checks++;
+      continue;
+    }
     const scan::FileEntry& f = list.files[group.files[m]];
     auto fd = opener.open(group.files[m]);
     if (!fd) {
@@ -196,7 +220,19 @@ DuplicateSet find_duplicates(const fs::RootSet& roots, const scan::FileList& lis
     k = static_cast<uint32_t>(std::lower_bound(candidates.begin(), candidates.end(), k) - candidates.begin());
   auto csize = [&](uint32_t pos) { return files[candidates[pos]].st.size; };
 
-  // 2. Partial hash (small files: the whole file, which is then final).
+  // 2. Partial hash (small files: the whole file, which is then final). Where extents will
+  // be checked, the reader also takes each file's FIEMAP flags while it has the file open:
+  // most members then need no second open (btrfs: most are small, inline files).
+  std::vector<uint8_t> hints;
+  std::vector<uint8_t> can_share; // per root
+  for (const auto& r : roots.roots()) can_share.push_back(fs::fs_can_share_extents(fs::fs_kind(r.fd.get())) ? 1 : 0);
+  std::function<void(const content::FileJob&, int)> take_hint;
+  if (options.check_sharing == CheckSharing::yes && std::find(can_share.begin(), can_share.end(), 1) != can_share.end()) {
+    hints.assign(candidates.size(), k_extents_unknown); // each reader thread writes only its jobs' bytes
+    take_hint = [&](const content::FileJob& job, int fd) {
+      if (can_share[job.root] != 0) hints[job.id] = extent_hint(fd);
+    };
+  }
   const uint64_t small_limit = 2 * options.partial_bytes;
   auto start = Clock::now();
   HashPass first = hash_files(
@@ -204,7 +240,7 @@ DuplicateSet find_duplicates(const fs::RootSet& roots, const scan::FileList& lis
       [&](uint64_t size) {
         return size <= small_limit ? content::ReadScope::whole : content::ReadScope::head_tail;
       },
-      out.problems, progress, out.stats.catalog_hits);
+      out.problems, progress, out.stats.catalog_hits, std::move(take_hint));
   out.stats.partial_hashed = candidates.size();
   out.stats.bytes_read += first.bytes;
   out.stats.seconds_partial = seconds_since(start);
@@ -299,6 +335,13 @@ DuplicateSet find_duplicates(const fs::RootSet& roots, const scan::FileList& lis
     std::sort(keys.begin() + static_cast<long>(i), keys.begin() + static_cast<long>(j)); // FileList order = (root, path)
     i = j;
   }
+  if (!hints.empty()) {
+    out.member_hints.resize(keys.size());
+    for (size_t k = 0; k < keys.size(); ++k)
+      out.member_hints[k] = hints[static_cast<size_t>(
+          std::lower_bound(candidates.begin(), candidates.end(), keys[k]) - candidates.begin())];
+    release(hints);
+  }
   release(digest);
   release(candidates);
   release(second);
@@ -375,7 +418,9 @@ void confirm_groups(const fs::RootSet& roots, const scan::FileList& list, const 
       uint32_t* shares = out.member_shares.data() + offset;
       uint8_t* inline_extent = out.member_inline.data() + offset;
       for (uint32_t m = 0; m < g.files.size(); ++m) shares[m] = m;
-      check_sharing(roots, list, opener, g, shares, inline_extent, slice.problems, slice.notes, slice.held, slice.checks);
+      const uint8_t* hints = out.member_hints.empty() ? nullptr : out.member_hints.data() + offset;
+      check_sharing(roots, list, opener, g, hints, shares, inline_extent, slice.problems, slice.notes, slice.held,
+                    slice.checks);
       g.shares_with = std::span<const uint32_t>(shares, g.files.size());
       g.inline_extent = std::span<const uint8_t>(inline_extent, g.files.size());
     }
@@ -394,6 +439,7 @@ void confirm_groups(const fs::RootSet& roots, const scan::FileList& list, const 
     out.held_elsewhere.insert(out.held_elsewhere.end(), slice.held.begin(), slice.held.end());
   }
   std::sort(out.held_elsewhere.begin(), out.held_elsewhere.end());
+  release(out.member_hints);
   for (DuplicateGroup& g : out.groups) {
     for (uint32_t m = 0; m < g.files.size(); ++m) {
       if (g.shared_with(m) != m) {

@@ -98,6 +98,9 @@ struct DuplicateSet {
   std::vector<uint32_t> members;
   std::vector<uint32_t> member_shares;
   std::vector<uint8_t> member_inline;
+  /// Per member, while the groups are confirmed: what the read pass learnt of its extents
+  /// (empty when it learnt nothing, e.g. groups from a result memo).
+  std::vector<uint8_t> member_hints;
   /// Per FileList::files index: group index, or k_no_group.
   std::vector<uint32_t> group_of;
   /// Files (FileList index, ascending) whose extents are partly held by something outside

@@ -43,6 +43,32 @@ util::Result<std::vector<Extent>> read_extents(int fd, SyncFirst sync) {
   }
 }
 
+util::Result<ExtentFlags> read_extent_flags(int fd, SyncFirst sync) {
+  constexpr unsigned k_small_batch = 32; // most files have one extent
+  alignas(struct fiemap) std::byte buf[sizeof(struct fiemap) + k_small_batch * sizeof(struct fiemap_extent)];
+  auto* fm = reinterpret_cast<struct fiemap*>(buf);
+  ExtentFlags out;
+  uint64_t start = 0;
+  while (true) {
+    std::memset(fm, 0, sizeof(struct fiemap)); // the kernel fills the extents it maps
+    fm->fm_start = start;
+    fm->fm_length = FIEMAP_MAX_OFFSET - start;
+    fm->fm_extent_count = k_small_batch;
+    if (sync == SyncFirst::yes && start == 0) fm->fm_flags = FIEMAP_FLAG_SYNC;
+    if (::ioctl(fd, FS_IOC_FIEMAP, fm) != 0)
+      return util::Result<ExtentFlags>::failure(errno == ENOTTY ? EOPNOTSUPP : errno);
+    bool last = fm->fm_mapped_extents < k_small_batch;
+    for (unsigned k = 0; k < fm->fm_mapped_extents; ++k) {
+      const struct fiemap_extent& e = fm->fm_extents[k];
+      out.any |= e.fe_flags;
+      out.count++;
+      start = e.fe_logical + e.fe_length;
+      if (e.fe_flags & FIEMAP_EXTENT_LAST) last = true;
+    }
+    if (last || fm->fm_mapped_extents == 0) return out;
+  }
+}
+
 bool same_physical_extents(const std::vector<Extent>& a, const std::vector<Extent>& b) {
   if (a.empty() || a.size() != b.size()) return false;
   for (size_t k = 0; k < a.size(); ++k) {

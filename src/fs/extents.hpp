@@ -34,6 +34,15 @@ enum class SyncFirst : uint8_t { no, yes };
 /// the filesystem has no FIEMAP).
 util::Result<std::vector<Extent>> read_extents(int fd, SyncFirst sync = SyncFirst::no);
 
+/// The union of the FIEMAP_EXTENT_* flags of every extent of the open file `fd`, and how
+/// many extents there are: enough to tell "stored inline", "shares nothing" and "shares
+/// something" apart without keeping the list (one small stack buffer, no allocation).
+struct ExtentFlags {
+  uint32_t any = 0;    // OR of every extent's flags
+  uint64_t count = 0;  // extents
+};
+util::Result<ExtentFlags> read_extent_flags(int fd, SyncFirst sync = SyncFirst::no);
+
 /// True when both lists are non-empty and map the same logical ranges to the same physical
 /// ranges (the files already share their storage).
 bool same_physical_extents(const std::vector<Extent>& a, const std::vector<Extent>& b);

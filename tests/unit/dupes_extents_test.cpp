@@ -205,6 +205,10 @@ TEST_F(DupesExtentsExt4, SparseFileWithManyExtentsIsReadCompletely) {
   }
   EXPECT_TRUE(ext->back().flags & FIEMAP_EXTENT_LAST);
   EXPECT_TRUE(fs::same_physical_extents(*ext, *ext));
+  const auto flags = fs::read_extent_flags(fd.get()); // many batches of its small buffer
+  ASSERT_TRUE(static_cast<bool>(flags)) << flags.error();
+  EXPECT_EQ(flags->count, static_cast<uint64_t>(k_blocks));
+  EXPECT_EQ(flags->any & FIEMAP_EXTENT_SHARED, 0u);
 }
 
 TEST_F(DupesExtentsExt4, AFileSharesWithItselfNotWithACopy) {
@@ -325,6 +329,17 @@ TEST_F(DupesExtentsBtrfs, ReflinkCopySharesPhysicalExtents) {
   for (const auto& e : b) EXPECT_TRUE(fs::is_shared(e));
   for (const auto& e : c) EXPECT_FALSE(fs::is_shared(e));
   EXPECT_FALSE(fs::has_inline_extent(a));
+  // The flags-only reading (dupes takes it on the read pass's open file) agrees.
+  const auto flags_of = [&](const std::string& name) {
+    util::Fd fd = open_read(path(name));
+    auto f = fs::read_extent_flags(fd.get(), fs::SyncFirst::yes);
+    EXPECT_TRUE(static_cast<bool>(f));
+    return f ? *f : fs::ExtentFlags{};
+  };
+  EXPECT_NE(flags_of("b").any & FIEMAP_EXTENT_SHARED, 0u);
+  EXPECT_EQ(flags_of("c").any & FIEMAP_EXTENT_SHARED, 0u);
+  EXPECT_EQ(flags_of("c").count, c.size());
+  EXPECT_NE(flags_of("c").any & FIEMAP_EXTENT_LAST, 0u);
 }
 
 TEST_F(DupesExtentsBtrfs, SmallFileIsInline) {
@@ -335,6 +350,11 @@ TEST_F(DupesExtentsBtrfs, SmallFileIsInline) {
   EXPECT_TRUE(fs::has_inline_extent(s));
   EXPECT_FALSE(fs::same_physical_extents(s, extents_of(path("small2"))));
   EXPECT_FALSE(fs::same_physical_extents(s, s)) << "inline data has no physical address to share";
+  util::Fd fd = open_read(path("small"));
+  const auto flags = fs::read_extent_flags(fd.get());
+  ASSERT_TRUE(static_cast<bool>(flags));
+  EXPECT_NE(flags->any & FIEMAP_EXTENT_DATA_INLINE, 0u);
+  EXPECT_EQ(flags->count, 1u);
 }
 
 TEST_F(DupesExtentsBtrfs, DedupeRangeSharesIdenticalFiles) {
