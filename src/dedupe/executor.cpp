@@ -386,7 +386,7 @@ private:
     std::vector<uint32_t> which;
     std::vector<fs::DedupeTarget> dts;
     std::vector<std::string> paths;
-    std::vector<nlohmann::ordered_json> intents;
+    std::vector<std::string> intents; // rendered here, appended under the audit lock
     for (const uint32_t t : files) {
       auto tfd = opener.open(t);
       if (!tfd) {
@@ -408,8 +408,8 @@ private:
         }
       }
       paths.push_back(display(t));
-      intents.push_back({{"action", "dedupe_range"}, {"phase", "intent"},
-                         {"path", report::path_to_json(paths.back())}, {"bytes", size}});
+      intents.push_back(m_options.audit->render({{"action", "dedupe_range"}, {"phase", "intent"},
+                                                 {"path", report::path_to_json(paths.back())}, {"bytes", size}}));
       dts.push_back({tfd->get(), {}});
       fds.push_back(std::move(*tfd));
       which.push_back(t);
@@ -418,12 +418,12 @@ private:
     {
       // Every intent (and earlier confirmation) on file before the call.
       const std::lock_guard lock(m_audit_mutex);
-      for (auto& line : intents) m_options.audit->append(std::move(line), util::Durability::batched);
+      for (const std::string& line : intents) m_options.audit->append_text(line, util::Durability::batched);
       m_options.audit->flush();
     }
     util::pause_point("dedupe.before_dedupe_call", rel_path(which[0]));
     fs::dedupe_ranges(keeper_fd, dts, size);
-    std::vector<nlohmann::ordered_json> confirmations;
+    std::vector<std::string> confirmations;
     for (size_t k = 0; k < dts.size(); ++k) {
       const fs::DedupeResult& r = dts[k].result;
       const uint32_t t = which[k];
@@ -452,10 +452,10 @@ private:
         out.skipped.push_back({paths[k], reason_for_errno("FIDEDUPERANGE", r.err, fds[k].get())});
         break;
       }
-      confirmations.push_back(std::move(done));
+      confirmations.push_back(m_options.audit->render(done));
     }
     const std::lock_guard lock(m_audit_mutex);
-    for (auto& line : confirmations) m_options.audit->append(std::move(line), util::Durability::batched);
+    for (const std::string& line : confirmations) m_options.audit->append_text(line, util::Durability::batched);
   }
 
   // True when `t` now shares the keeper's storage.

@@ -71,20 +71,35 @@ void JsonLinesLog::flush() {
   write_all(text);
 }
 
-void JsonLinesLog::append(nlohmann::ordered_json line, Durability durability) {
+std::string JsonLinesLog::render(const nlohmann::ordered_json& line) const {
+  const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                      std::chrono::system_clock::now().time_since_epoch())
+                      .count();
+  // "time" and "pid" first, then the line's own members (its dump without the opening brace).
+  std::string out = "{\"time\":" + std::to_string(ms) + ",\"pid\":" + std::to_string(m_pid);
+  if (line.is_object() && !line.empty()) {
+    const std::string body = line.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace);
+    out += ',';
+    out.append(body, 1);
+  } else {
+    out += '}';
+  }
+  out += '\n';
+  return out;
+}
+
+void JsonLinesLog::append_text(std::string_view text, Durability durability) {
   if (!m_fd) return;
-  nlohmann::ordered_json out;
-  out["time"] = std::chrono::duration_cast<std::chrono::milliseconds>(
-                    std::chrono::system_clock::now().time_since_epoch())
-                    .count();
-  out["pid"] = m_pid;
-  for (auto& [k, v] : line.items()) out[k] = v;
-  m_pending += out.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace);
-  m_pending += '\n';
+  m_pending += text;
   if (durability == Durability::batched) return;
   flush();
   if (durability == Durability::synced && ::fdatasync(m_fd.get()) != 0)
     throw util::Fatal(util::describe_error("fdatasync", m_path, errno));
+}
+
+void JsonLinesLog::append(const nlohmann::ordered_json& line, Durability durability) {
+  if (!m_fd) return;
+  append_text(render(line), durability);
 }
 
 std::vector<nlohmann::ordered_json> read_json_lines(const std::string& path) {

@@ -31,7 +31,12 @@ public:
   /// Appends one line ("time" and "pid" added); throws Fatal when the log cannot be written,
   /// since a destructive step must not happen unlogged. Batched lines held so far are
   /// written first, so the file keeps the order of the calls.
-  void append(nlohmann::ordered_json line, Durability durability);
+  void append(const nlohmann::ordered_json& line, Durability durability);
+  /// The text append() writes for `line` (an object), newline included: threads render
+  /// their lines with this outside whatever lock guards the log, then append_text().
+  std::string render(const nlohmann::ordered_json& line) const;
+  /// Appends a line made by render(), like append().
+  void append_text(std::string_view text, Durability durability);
   /// Writes the batched lines held in memory (one write); throws Fatal like append().
   void flush();
 

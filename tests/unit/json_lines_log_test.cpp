@@ -55,3 +55,26 @@ TEST(JsonLinesLog, MovedLogKeepsItsBatchedLines) {
   moved.flush();
   EXPECT_EQ(util::read_json_lines(path).size(), 1u);
 }
+
+TEST(JsonLinesLog, RenderedLinesPutTimeAndPidFirstAndAppendLikeAppend) {
+  test::TempDir t;
+  const std::string path = t / "audit.jsonl";
+  {
+    util::JsonLinesLog log(path);
+    const std::string text = log.render({{"action", "x"}, {"path", "a\nb"}, {"bytes", 7}});
+    ASSERT_EQ(text.back(), '\n');
+    const auto parsed = nlohmann::ordered_json::parse(text);
+    std::vector<std::string> keys;
+    for (const auto& [k, v] : parsed.items()) keys.push_back(k);
+    EXPECT_EQ(keys, (std::vector<std::string>{"time", "pid", "action", "path", "bytes"}));
+    EXPECT_EQ(parsed["path"], "a\nb");
+    EXPECT_EQ(nlohmann::ordered_json::parse(log.render(nlohmann::ordered_json::object())).size(), 2u);
+    EXPECT_EQ(nlohmann::ordered_json::parse(log.render({})).size(), 2u) << "null: no members of its own";
+    log.append_text(text, util::Durability::batched);
+    log.append({{"action", "y"}}, util::Durability::buffered);
+  }
+  const auto lines = util::read_json_lines(path);
+  ASSERT_EQ(lines.size(), 2u);
+  EXPECT_EQ(lines[0]["action"], "x");
+  EXPECT_EQ(lines[1]["action"], "y");
+}
