@@ -5,6 +5,7 @@
 #include <cstring>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <string_view>
 
 
@@ -51,7 +52,9 @@ public:
                  std::vector<ReadResult>* results, const ReaderOptions* options = nullptr,
                  FailureSink* failures = nullptr)
       : m_inner(make_file_hasher(table)), m_table(table), m_catalog(catalog), m_ids(ids),
-        m_results(results), m_options(options), m_failures(failures) {}
+        m_results(results), m_failures(failures) {
+    if (catalog != nullptr && ids != nullptr && options != nullptr) m_paths.emplace(*ids, *options);
+  }
   void begin(const FileJob& job) override {
     m_started_ns = now_ns();
     m_inner->begin(job);
@@ -67,48 +70,40 @@ public:
     row.id = {m_ids->of(job.dev), job.ino, job.size, job.mtime_ns, job.ctime_ns};
     row.computed_ns = m_started_ns; // the read began here: later changes are not in it
     row.value = encode(m_table.digests[job.id]);
-    m_catalog->put(hash_kind(job.scope), "", std::move(row), stored_path(job));
+    m_catalog->put(hash_kind(job.scope), "", std::move(row),
+                   m_paths ? m_paths->of(job) : m_ids->stored_path(job.root, job.dev, job.rel_path));
   }
 
 private:
-  // The path the row stores: a job named by directory and name reuses its directory's
-  // stored prefix from the previous job (jobs come in list order: consecutive ones share
-  // directories), so no row rebuilds its directory's path.
-  std::string stored_path(const FileJob& job) {
-    if (job.dir == k_no_dir || !m_options || !m_options->dir_path)
-      return m_ids->stored_path(job.root, job.dev, m_options ? job_path(job, *m_options) : job.rel_path);
-    if (!m_dir_valid || job.dir != m_dir || job.root != m_dir_root || job.dev != m_dir_dev) {
-      std::string dir = m_options->dir_path(job.dir);
-      if (!dir.empty()) dir += '/';
-      m_dir_prefix = m_ids->stored_path(job.root, job.dev, dir);
-      m_dir = job.dir;
-      m_dir_root = job.root;
-      m_dir_dev = job.dev;
-      m_dir_valid = true;
-    }
-    std::string path;
-    path.reserve(m_dir_prefix.size() + job.name.size());
-    path = m_dir_prefix;
-    path.append(job.name);
-    return path;
-  }
-
   std::unique_ptr<ContentConsumer> m_inner;
   DigestTable& m_table;
   catalog::Catalog* m_catalog;
   const FsIds* m_ids;
   std::vector<ReadResult>* m_results;
-  const ReaderOptions* m_options;
   FailureSink* m_failures;
   int64_t m_started_ns = 0;
-  bool m_dir_valid = false; // m_dir_prefix is the stored prefix of (m_dir_root, m_dir_dev, m_dir)
-  uint32_t m_dir = k_no_dir;
-  uint32_t m_dir_root = 0;
-  uint64_t m_dir_dev = 0;
-  std::string m_dir_prefix;
+  std::optional<StoredPaths> m_paths; // with a catalog and reader options
 };
 
 } // namespace
+
+std::string StoredPaths::of(const FileJob& job) {
+  if (job.dir == k_no_dir || !m_options.dir_path) return m_ids.stored_path(job.root, job.dev, job_path(job, m_options));
+  if (!m_dir_valid || job.dir != m_dir || job.root != m_dir_root || job.dev != m_dir_dev) {
+    std::string dir = m_options.dir_path(job.dir);
+    if (!dir.empty()) dir += '/';
+    m_dir_prefix = m_ids.stored_path(job.root, job.dev, dir);
+    m_dir = job.dir;
+    m_dir_root = job.root;
+    m_dir_dev = job.dev;
+    m_dir_valid = true;
+  }
+  std::string path;
+  path.reserve(m_dir_prefix.size() + job.name.size());
+  path = m_dir_prefix;
+  path.append(job.name);
+  return path;
+}
 
 std::string digest_row_value(const Digest128& digest) { return encode(digest); }
 

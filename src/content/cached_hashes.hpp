@@ -12,6 +12,25 @@
 
 namespace wsd::content {
 
+/// The path a catalog row stores for a job (catalog::FilesystemIds::stored_path). Jobs named
+/// by directory and name (FileJob::in_dir) reuse their directory's stored prefix from the
+/// previous job: jobs come in list order, so consecutive ones share directories and no row
+/// rebuilds its directory's path. One per reader thread (not thread-safe).
+class StoredPaths {
+public:
+  StoredPaths(const catalog::FilesystemIds& ids, const ReaderOptions& options) : m_ids(ids), m_options(options) {}
+  std::string of(const FileJob& job);
+
+private:
+  const catalog::FilesystemIds& m_ids;
+  const ReaderOptions& m_options;
+  bool m_dir_valid = false; // m_dir_prefix is the stored prefix of (m_dir_root, m_dir_dev, m_dir)
+  uint32_t m_dir = k_no_dir;
+  uint32_t m_dir_root = 0;
+  uint64_t m_dir_dev = 0;
+  std::string m_dir_prefix;
+};
+
 struct CachedHashStats {
   uint64_t catalog_hits = 0;
   uint64_t catalog_misses = 0;

@@ -16,6 +16,7 @@
 #include <future>
 #include <mutex>
 #include <numeric>
+#include <optional>
 #include <string_view>
 
 namespace wsd::estimate {
@@ -62,12 +63,13 @@ class EstimateConsumer final : public content::ContentConsumer {
 public:
   EstimateConsumer(model::ZfsModel& model, Attribution& attribution, ChunkModel* chunks,
                    content::DigestTable& digests, const scan::FileList& files,
-                   const fs::RootSet& roots, std::mutex& error_mutex,
-                   std::vector<scan::ReportedError>& errors, const CatalogLink* link)
+                   const fs::RootSet& roots, const content::ReaderOptions& reader_options,
+                   std::mutex& error_mutex, std::vector<scan::ReportedError>& errors, const CatalogLink* link)
       : m_model(model), m_attribution(attribution.make_thread()),
         m_hasher(content::make_file_hasher(digests)), m_digests(digests), m_files(files),
-        m_roots(roots), m_error_mutex(error_mutex), m_errors(errors), m_link(link),
+        m_roots(roots), m_reader_options(reader_options), m_error_mutex(error_mutex), m_errors(errors), m_link(link),
         m_model_config(model) {
+    if (m_link != nullptr) m_paths.emplace(*m_link->fs_ids, reader_options);
     m_model.feeder().set_observer(m_attribution.get());
     m_model.feeder().set_recording(m_link != nullptr);
     if (chunks != nullptr) {
@@ -113,7 +115,7 @@ public:
     if (m_chunks) m_chunks->end_file(ok);
     if (result.outcome == content::ReadOutcome::error) {
       std::lock_guard lock(m_error_mutex);
-      m_errors.push_back({m_roots.display_path(job.root, job.rel_path), result.op,
+      m_errors.push_back({m_roots.display_path(job.root, content::job_path(job, m_reader_options)), result.op,
                           util::errno_text(result.err)});
     }
     if (ok && m_link != nullptr && job.mtime_ns != 0) store(job);
@@ -181,8 +183,7 @@ private:
     row.id = {m_link->fs_ids->of(job.dev), job.ino, job.size, job.mtime_ns, job.ctime_ns};
     row.computed_ns = m_started_ns; // the read began here: later changes are not in it
     row.value = encode_digest(m_digests.digests.at(job.id));
-    m_link->catalog->put(content::hash_kind(content::ReadScope::whole), "", row,
-                         m_link->fs_ids->stored_path(job.root, job.dev, job.rel_path));
+    m_link->catalog->put(content::hash_kind(content::ReadScope::whole), "", row, m_paths->of(job));
     for (size_t lane = 0; lane < m_model_config.lanes(); ++lane) {
       row.value = catalog::encode_blocks(m_model.feeder().recorded(lane));
       m_link->catalog->put(catalog::k_zfs_blocks_kind, m_link->lane_params[lane], row, {}); // path: once
@@ -205,6 +206,8 @@ private:
   content::DigestTable& m_digests;
   const scan::FileList& m_files;
   const fs::RootSet& m_roots;
+  const content::ReaderOptions& m_reader_options;
+  std::optional<content::StoredPaths> m_paths; // with a catalog
   std::mutex& m_error_mutex;
   std::vector<scan::ReportedError>& m_errors;
   const CatalogLink* m_link;
@@ -521,17 +524,20 @@ EstimateResult run_estimate(const fs::RootSet& roots, const scan::FileList& file
   content::ReaderOptions ro;
   ro.threads = options.threads;
   ro.cross_fs = options.cross_fs;
+  // Jobs name their file by directory and name: the reader reuses the open directory, and
+  // the catalog rows their directory's stored path.
+  ro.dir_path = [&files](uint32_t dir) { return files.paths.dir_path(dir); };
   content::ContentReader reader(roots, ro);
   const auto t0 = std::chrono::steady_clock::now();
   auto make_consumer = [&]() {
     return std::make_unique<EstimateConsumer>(zm, attribution, chunks.get(), digests, files,
-                                              roots, error_mutex, result.errors, link.get());
+                                              roots, ro, error_mutex, result.errors, link.get());
   };
   result.reader = reader.run(
       [&](const std::function<void(content::FileJob)>& push) {
         auto push_file = [&](size_t i) {
           const scan::FileEntry& f = files.files[i];
-          push(content::FileJob::of(i, f.root, files.rel_path(i), f.st));
+          push(content::FileJob::in_dir(i, f.root, f.dir, files.paths.name(f.name), f.st));
           ++result.catalog_misses;
         };
         if (!replay) {
