@@ -236,6 +236,9 @@ private:
         m_report.inline_files++;
         continue;
       }
+      // All holes (e.g. a sparse swap image): no storage of its own to share or free; sharing
+      // it anyway would repeat on every run.
+      if (!hardlink && file(g.files[m]).st.allocated_bytes() == 0) continue;
       if (hardlink && !immutable(g.files[m])) {
         skip(g.files[m], "not under --immutable");
         continue;

@@ -12,6 +12,7 @@ check_fs() { # kind
   gentree "$mnt/tree" --workspaces 6 >/dev/null
   head -c 3000000 /dev/urandom >"$mnt/tree/big"; cp --reflink=never "$mnt/tree/big" "$mnt/tree/big-copy"
   truncate -s 5M "$mnt/tree/sparse"; printf end >>"$mnt/tree/sparse"; cp --reflink=never --sparse=never "$mnt/tree/sparse" "$mnt/tree/sparse-dense"
+  truncate -s 2M "$mnt/tree/holes-1" "$mnt/tree/holes-2" # all holes: nothing to share, on any run
   sync
   local before meta_before free_before
   before=$(content_hashes "$mnt/tree")
