@@ -12,61 +12,53 @@ namespace wsd::fs {
 
 namespace {
 
-constexpr unsigned k_batch = 256;
 constexpr int64_t k_zfs_magic = 0x2fc12fc1;
 
-} // namespace
-
-util::Result<std::vector<Extent>> read_extents(int fd, SyncFirst sync) {
-  std::vector<Extent> out;
-  std::vector<std::byte> buf(sizeof(struct fiemap) + k_batch * sizeof(struct fiemap_extent));
+// Calls `visit(extent)` for each extent of `fd` in logical order, FIEMAP batch by batch into a
+// stack buffer (most files have one extent; only the header needs zeroing, the kernel fills
+// the extents it maps). Returns 0 or the errno (EOPNOTSUPP when there is no FIEMAP).
+template <typename Visit>
+int for_each_extent(int fd, SyncFirst sync, Visit visit) {
+  constexpr unsigned k_batch = 32;
+  alignas(struct fiemap) std::byte buf[sizeof(struct fiemap) + k_batch * sizeof(struct fiemap_extent)];
+  auto* fm = reinterpret_cast<struct fiemap*>(buf);
   uint64_t start = 0;
   while (true) {
-    std::memset(buf.data(), 0, buf.size());
-    auto* fm = reinterpret_cast<struct fiemap*>(buf.data());
+    std::memset(fm, 0, sizeof(struct fiemap));
     fm->fm_start = start;
     fm->fm_length = FIEMAP_MAX_OFFSET - start;
     fm->fm_extent_count = k_batch;
     // The first call flushes; later batches see the extents it produced.
     if (sync == SyncFirst::yes && start == 0) fm->fm_flags = FIEMAP_FLAG_SYNC;
-    if (::ioctl(fd, FS_IOC_FIEMAP, fm) != 0)
-      return util::Result<std::vector<Extent>>::failure(errno == ENOTTY ? EOPNOTSUPP : errno);
-    if (fm->fm_mapped_extents == 0) return out;
-    bool last = false;
+    if (::ioctl(fd, FS_IOC_FIEMAP, fm) != 0) return errno == ENOTTY ? EOPNOTSUPP : errno;
+    bool last = fm->fm_mapped_extents < k_batch;
     for (unsigned k = 0; k < fm->fm_mapped_extents; ++k) {
       const struct fiemap_extent& e = fm->fm_extents[k];
-      out.push_back({e.fe_logical, e.fe_physical, e.fe_length, e.fe_flags});
+      visit(Extent{e.fe_logical, e.fe_physical, e.fe_length, e.fe_flags});
       start = e.fe_logical + e.fe_length;
       if (e.fe_flags & FIEMAP_EXTENT_LAST) last = true;
     }
-    if (last || fm->fm_mapped_extents < k_batch) return out;
+    if (last || fm->fm_mapped_extents == 0) return 0;
   }
 }
 
+} // namespace
+
+util::Result<std::vector<Extent>> read_extents(int fd, SyncFirst sync) {
+  std::vector<Extent> out;
+  if (const int err = for_each_extent(fd, sync, [&](const Extent& e) { out.push_back(e); }); err != 0)
+    return util::Result<std::vector<Extent>>::failure(err);
+  return out;
+}
+
 util::Result<ExtentFlags> read_extent_flags(int fd, SyncFirst sync) {
-  constexpr unsigned k_small_batch = 32; // most files have one extent
-  alignas(struct fiemap) std::byte buf[sizeof(struct fiemap) + k_small_batch * sizeof(struct fiemap_extent)];
-  auto* fm = reinterpret_cast<struct fiemap*>(buf);
   ExtentFlags out;
-  uint64_t start = 0;
-  while (true) {
-    std::memset(fm, 0, sizeof(struct fiemap)); // the kernel fills the extents it maps
-    fm->fm_start = start;
-    fm->fm_length = FIEMAP_MAX_OFFSET - start;
-    fm->fm_extent_count = k_small_batch;
-    if (sync == SyncFirst::yes && start == 0) fm->fm_flags = FIEMAP_FLAG_SYNC;
-    if (::ioctl(fd, FS_IOC_FIEMAP, fm) != 0)
-      return util::Result<ExtentFlags>::failure(errno == ENOTTY ? EOPNOTSUPP : errno);
-    bool last = fm->fm_mapped_extents < k_small_batch;
-    for (unsigned k = 0; k < fm->fm_mapped_extents; ++k) {
-      const struct fiemap_extent& e = fm->fm_extents[k];
-      out.any |= e.fe_flags;
-      out.count++;
-      start = e.fe_logical + e.fe_length;
-      if (e.fe_flags & FIEMAP_EXTENT_LAST) last = true;
-    }
-    if (last || fm->fm_mapped_extents == 0) return out;
-  }
+  const int err = for_each_extent(fd, sync, [&](const Extent& e) {
+    out.any |= e.flags;
+    out.count++;
+  });
+  if (err != 0) return util::Result<ExtentFlags>::failure(err);
+  return out;
 }
 
 bool same_physical_extents(const std::vector<Extent>& a, const std::vector<Extent>& b) {
