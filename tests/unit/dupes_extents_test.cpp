@@ -1,6 +1,7 @@
 // fs/extents (FIEMAP) and fs/dedupe_ioctl on real files: ext4 (this machine's /tmp) and, as
 // root with loop devices, a btrfs image made and loop-mounted by the test.
 #include "dupes/duplicate_finder.hpp"
+#include "fs/btrfs_inline.hpp"
 #include "fs/dedupe_ioctl.hpp"
 #include "fs/extents.hpp"
 #include "scan/tree_scan.hpp"
@@ -244,6 +245,16 @@ TEST_F(DupesExtentsExt4, DedupeRangeIsRefusedWithAnErrnoNotAnAnswer) {
   EXPECT_NE(cap.clone_err, 0);
 }
 
+TEST_F(DupesExtentsExt4, TreeSearchOffBtrfsIsAnErrno) {
+  write_synced(m_dir / "small", std::string(100, 's'));
+  util::Fd fd = open_read(m_dir / "small");
+  struct stat st {};
+  ASSERT_EQ(::fstat(fd.get(), &st), 0);
+  const auto r = fs::btrfs_is_inline(fd.get(), st.st_ino, 100);
+  ASSERT_FALSE(static_cast<bool>(r));
+  EXPECT_EQ(r.error(), ENOTTY);
+}
+
 // tmpfs has no FIEMAP: the caller (check_sharing) relies on EOPNOTSUPP to say so once.
 TEST(DupesExtentsTmpfs, NoFiemapIsEopnotsupp) {
   constexpr long k_tmpfs_magic = 0x01021994;
@@ -355,6 +366,35 @@ TEST_F(DupesExtentsBtrfs, SmallFileIsInline) {
   ASSERT_TRUE(static_cast<bool>(flags));
   EXPECT_NE(flags->any & FIEMAP_EXTENT_DATA_INLINE, 0u);
   EXPECT_EQ(flags->count, 1u);
+}
+
+// The tree search says "inline" only when one inline item holds every byte; anything else
+// (a regular extent, a size the item does not match, a large file) goes to FIEMAP.
+TEST_F(DupesExtentsBtrfs, TreeSearchFindsInlineFilesOnly) {
+  write_synced(path("inline"), std::string(1000, 'i'));
+  write_synced(path("regular"), test::random_bytes(3000, 4)); // over max_inline (2048)
+  write_synced(path("large"), test::random_bytes(128 * 1024, 5));
+  auto is_inline = [&](const std::string& name, int64_t size_delta = 0) {
+    util::Fd fd = open_read(path(name));
+    struct stat st {};
+    EXPECT_EQ(::fstat(fd.get(), &st), 0);
+    const auto r = fs::btrfs_is_inline(fd.get(), st.st_ino, static_cast<uint64_t>(st.st_size + size_delta));
+    EXPECT_TRUE(static_cast<bool>(r)) << name << " errno " << (r ? 0 : r.error());
+    return r && *r;
+  };
+  EXPECT_TRUE(is_inline("inline"));
+  EXPECT_TRUE(fs::has_inline_extent(extents_of(path("inline")))) << "FIEMAP agrees";
+  EXPECT_FALSE(is_inline("inline", 1)) << "an item that does not hold every byte";
+  EXPECT_FALSE(is_inline("regular"));
+  EXPECT_FALSE(fs::has_inline_extent(extents_of(path("regular")))) << "FIEMAP agrees";
+  EXPECT_FALSE(is_inline("large"));
+  // Another file's inode number: that file's item, never this one's answer.
+  util::Fd fd = open_read(path("regular"));
+  struct stat other {};
+  ASSERT_EQ(::stat(path("inline").c_str(), &other), 0);
+  const auto r = fs::btrfs_is_inline(fd.get(), other.st_ino, 1000);
+  ASSERT_TRUE(static_cast<bool>(r));
+  EXPECT_TRUE(*r) << "the search reads the inode it is given, in fd's subvolume";
 }
 
 TEST_F(DupesExtentsBtrfs, DedupeRangeSharesIdenticalFiles) {
@@ -484,4 +524,23 @@ TEST_F(DupesExtentsBtrfs, DedupeRangesSharesManyDestinationsPerCall) {
   std::ifstream in(path("diff"), std::ios::binary);
   const std::string now((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
   EXPECT_EQ(now, other) << "a differing destination keeps its bytes";
+}
+
+// Compressed inline data (a 3000-byte compressible file fits in 2 KiB): the item's ram_bytes
+// is the uncompressed size, and the tree search agrees with FIEMAP either way.
+TEST_F(DupesExtentsBtrfsCompressed, TreeSearchAgreesWithFiemapOnCompressedInlineData) {
+  write_synced(path("packed"), std::string(3000, 'z'));
+  write_synced(path("random"), test::random_bytes(3000, 6));
+  for (const char* name : {"packed", "random"}) {
+    util::Fd fd = open_read(path(name));
+    struct stat st {};
+    ASSERT_EQ(::fstat(fd.get(), &st), 0);
+    const auto r = fs::btrfs_is_inline(fd.get(), st.st_ino, static_cast<uint64_t>(st.st_size));
+    ASSERT_TRUE(static_cast<bool>(r)) << name;
+    const bool fiemap_inline = fs::has_inline_extent(extents_of(path(name)));
+    EXPECT_EQ(*r, fiemap_inline) << name;
+    if (std::string_view(name) == "packed") {
+      EXPECT_TRUE(*r) << "3000 compressible bytes are stored inline, compressed";
+    }
+  }
 }
