@@ -1,38 +1,35 @@
 #include "catalog/result_memo.hpp"
 
-#include "util/xxhash.hpp"
+#include "util/digest_stream.hpp"
 
 #include <algorithm>
 #include <chrono>
+#include <cstring>
 #include <memory>
 
 namespace wsd::catalog {
 namespace {
 
-// A streaming XXH3-128 (freed on scope exit).
+// The memo key: fixed-size fields and length-prefixed strings, one XXH3-128 over all of them.
 class Hasher {
 public:
-  Hasher() : m_state(XXH3_createState()) { XXH3_128bits_reset(m_state.get()); }
-  void add(const void* data, size_t n) { XXH3_128bits_update(m_state.get(), data, n); }
+  void add(const void* data, size_t n) { m_stream.update(data, n); }
   template <class T> void add_value(const T& v) { add(&v, sizeof v); }
   // A length, then the bytes: no two sequences of strings feed the same bytes.
   void add_string(std::string_view s) {
     add_value(static_cast<uint64_t>(s.size()));
     add(s.data(), s.size());
   }
-  std::string digest() {
-    const XXH128_hash_t h = XXH3_128bits_digest(m_state.get());
+  std::string digest() const {
+    const util::Digest128 d = m_stream.digest();
     std::string out(16, '\0');
-    std::memcpy(out.data(), &h.low64, 8);
-    std::memcpy(out.data() + 8, &h.high64, 8);
+    std::memcpy(out.data(), &d.low, 8);
+    std::memcpy(out.data() + 8, &d.high, 8);
     return out;
   }
 
 private:
-  struct Free {
-    void operator()(XXH3_state_t* s) const { XXH3_freeState(s); }
-  };
-  std::unique_ptr<XXH3_state_t, Free> m_state;
+  util::DigestStream m_stream;
 };
 
 // One listed file's fields, packed so padding never feeds the hash.

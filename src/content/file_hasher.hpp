@@ -3,44 +3,22 @@
 // sparse file and its dense copy hash the same). Used for whole-file and partial hashes.
 
 #include "content/content_reader.hpp"
+#include "util/digest_stream.hpp"
 
 #include <cstdint>
 #include <vector>
 
 namespace wsd::content {
 
-struct Digest128 {
-  uint64_t low = 0;
-  uint64_t high = 0;
-  bool operator==(const Digest128&) const = default;
-  auto operator<=>(const Digest128&) const = default;
-};
+// The content digest (XXH3-128); it and its streaming state (util::DigestStream) live in util/,
+// where the catalog uses them too.
+using util::Digest128;
 
 /// One slot per job id; written by exactly one reader thread each.
 struct DigestTable {
   std::vector<Digest128> digests;
   std::vector<ReadOutcome> outcomes;
   explicit DigestTable(size_t n) : digests(n), outcomes(n, ReadOutcome::error) {}
-};
-
-/// A streaming XXH3-128 state (the digest make_file_hasher() computes, fed piece by piece).
-class DigestStream {
-public:
-  DigestStream();
-  DigestStream(const DigestStream&) = delete;
-  DigestStream& operator=(const DigestStream&) = delete;
-  ~DigestStream();
-  /// Starts a new digest.
-  void reset();
-  /// Adds bytes.
-  void update(const void* data, size_t n);
-  /// Adds `length` zero bytes (a hole read as zeros).
-  void update_zeros(uint64_t length);
-  /// The digest of everything added since reset().
-  Digest128 digest() const;
-
-private:
-  void* m_state; // XXH3_state_t, kept out of this header
 };
 
 /// The consumer; `table` must have a slot for every job id.

@@ -77,7 +77,7 @@ ChunkModel::ChunkModel(std::vector<uint32_t> averages) : m_averages(std::move(av
 
 ChunkFeeder::ChunkFeeder(ChunkModel& model) : m_model(model) {
   for (uint32_t avg : model.averages()) {
-    m_lanes.push_back(Lane{FastCdc(CdcParams::for_average(avg)), std::make_unique<content::DigestStream>(), 0, {}});
+    m_lanes.push_back(Lane{FastCdc(CdcParams::for_average(avg)), std::make_unique<util::DigestStream>(), 0, {}});
   }
 }
 

@@ -8,6 +8,7 @@
 #include "content/file_hasher.hpp"
 #include "estimate/fastcdc.hpp"
 #include "model/sharded_table.hpp"
+#include "util/digest_stream.hpp"
 
 #include <cstdint>
 #include <memory>
@@ -97,7 +98,7 @@ public:
 private:
   struct Lane {
     FastCdc cdc;
-    std::unique_ptr<content::DigestStream> digest; // of the chunk being cut
+    std::unique_ptr<util::DigestStream> digest; // of the chunk being cut
     uint64_t chunk_len = 0;
     std::vector<ChunkKey> pending; // this file's chunks until end_file
   };

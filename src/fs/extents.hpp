@@ -2,12 +2,6 @@
 // Physical extents of a file (FS_IOC_FIEMAP) and what kind of filesystem holds it: to tell
 // files that already share storage (reflinks, dedupe, snapshots) from real duplicates, and
 // to work out what deleting a file really frees.
-//
-// NOTE (verify/prune engineer): this file was accidentally overwritten while another
-// engineer's version existed; it was rebuilt from that version's debug info (same names
-// and layout: Extent{logical, physical, length, flags}, read_extents, same_physical_extents,
-// has_inline_extent, FsKind, fs_kind, fs_kind_name, fs_can_share_extents). Please check it
-// against what you meant.
 
 #include "util/error.hpp"
 

@@ -3,6 +3,7 @@
 #include "fs/file_stat.hpp"
 #include "fs/safe_open.hpp"
 #include "fs/walker.hpp"
+#include "util/digest_stream.hpp"
 #include "util/pause_point.hpp"
 #include "util/sigbus_guard.hpp"
 
@@ -303,7 +304,7 @@ private:
     size_t off = 0;
     bool differ = false;
     const bool hash = m_hash;
-    content::DigestStream& state = m_state;
+    util::DigestStream& state = m_state;
     auto compare = [&] {
       for (; off < size; off += step) {
         const size_t want = std::min(step, size - off);
@@ -384,7 +385,7 @@ private:
   size_t m_chunk;
   std::unique_ptr<char[]> m_buf[2];
   bool m_hash;
-  content::DigestStream m_state; // large files: chunks are hashed only while both sides agree
+  util::DigestStream m_state; // large files: chunks are hashed only while both sides agree
   std::vector<OpenDir> m_dirs[2];
   PairCompareStats m_stats;
 };
