@@ -159,10 +159,38 @@ test_reflinked_copies_are_already_shared() {
   assert_eq "$(( $(stat -c %b "$mnt/c") * 512 ))" "$(json '.total.reclaimable_bytes' <<<"$out")" "only c is reclaimable"
 }
 
+# btrfs keeps small files inline in metadata: they cannot be shared, so they are counted as
+# inline, not as reclaimable. wsdedup learns that from the subvolume tree (a search that needs
+# CAP_SYS_ADMIN) or, without that capability, from FIEMAP: both must give the same report.
+test_inline_files_with_and_without_tree_search() {
+  [[ $(id -u) -eq 0 ]] || { echo "  (not root: skipping the btrfs case)"; return 0; }
+  command -v mkfs.btrfs >/dev/null || { echo "  (no mkfs.btrfs: skipping)"; return 0; }
+  command -v setpriv >/dev/null || { echo "  (no setpriv: skipping)"; return 0; }
+  local img=$TESTDIR/btrfs-inline.img mnt=$TESTDIR/btrfs-inline
+  truncate -s 200M "$img"; mkfs.btrfs -q "$img" >/dev/null; mkdir -p "$mnt"
+  mount -o loop "$img" "$mnt" || { echo "  (cannot loop-mount: skipping)"; return 0; }
+  at_exit "umount '$mnt'"
+  head -c 1000 /dev/urandom >"$mnt/small"                          # inline (<= 2048 bytes)
+  cp --reflink=never "$mnt/small" "$mnt/small-2"; cp --reflink=never "$mnt/small" "$mnt/small-3"
+  head -c 3000 /dev/urandom >"$mnt/regular"                        # its own 4 KiB extent
+  cp --reflink=never "$mnt/regular" "$mnt/regular-2"
+  sync
+  local out limited
+  out=$("$WSDEDUP" dupes "$mnt" --json --no-catalog)
+  assert_eq 3 "$(json '.total.duplicate_files' <<<"$out")" "two copies of small, one of regular"
+  assert_eq 3 "$(json '.total.inline_files' <<<"$out")" "the three inline copies"
+  assert_eq "$(( $(stat -c %b "$mnt/regular-2") * 512 ))" "$(json '.total.reclaimable_bytes' <<<"$out")" \
+    "only the regular copy is reclaimable"
+  limited=$(setpriv --bounding-set -sys_admin -- "$WSDEDUP" dupes "$mnt" --json --no-catalog)
+  assert_eq "$(jq -S 'del(.stats)' <<<"$out")" "$(jq -S 'del(.stats)' <<<"$limited")" \
+    "without CAP_SYS_ADMIN (FIEMAP instead of the tree search): the same report"
+}
+
 run_test test_handmade_groups
 run_test test_same_bytes_as_jdupes_and_rdfind
 run_test test_identical_trees
 run_test test_odd_names
 run_test test_unreadable_file_is_reported
 run_test test_reflinked_copies_are_already_shared
+run_test test_inline_files_with_and_without_tree_search
 finish
