@@ -5,7 +5,6 @@
 #include <cstring>
 #include <map>
 #include <mutex>
-#include <optional>
 #include <string_view>
 
 
@@ -48,13 +47,10 @@ struct FailureSink {
 // Hashes like file_hasher and also stores each successful digest in the catalog.
 class StoringHasher final : public ContentConsumer {
 public:
-  StoringHasher(DigestTable& table, catalog::Catalog* catalog, const FsIds* ids,
-                 std::vector<ReadResult>* results, const ReaderOptions* options = nullptr,
-                 FailureSink* failures = nullptr)
+  StoringHasher(DigestTable& table, catalog::Catalog* catalog, const FsIds& ids, const ReaderOptions& options,
+                std::vector<ReadResult>* results, FailureSink* failures)
       : m_inner(make_file_hasher(table)), m_table(table), m_catalog(catalog), m_ids(ids),
-        m_results(results), m_failures(failures) {
-    if (catalog != nullptr && ids != nullptr && options != nullptr) m_paths.emplace(*ids, *options);
-  }
+        m_paths(ids, options), m_results(results), m_failures(failures) {}
   void begin(const FileJob& job) override {
     m_started_ns = now_ns();
     m_inner->begin(job);
@@ -67,22 +63,21 @@ public:
     if (m_failures && result.outcome != ReadOutcome::ok) m_failures->add(job.id, result);
     if (!m_catalog || result.outcome != ReadOutcome::ok || job.mtime_ns == 0) return;
     catalog::Row row;
-    row.id = {m_ids->of(job.dev), job.ino, job.size, job.mtime_ns, job.ctime_ns};
+    row.id = {m_ids.of(job.dev), job.ino, job.size, job.mtime_ns, job.ctime_ns};
     row.computed_ns = m_started_ns; // the read began here: later changes are not in it
     row.value = encode(m_table.digests[job.id]);
-    m_catalog->put(hash_kind(job.scope), "", std::move(row),
-                   m_paths ? m_paths->of(job) : m_ids->stored_path(job.root, job.dev, job.rel_path));
+    m_catalog->put(hash_kind(job.scope), "", std::move(row), m_paths.of(job));
   }
 
 private:
   std::unique_ptr<ContentConsumer> m_inner;
   DigestTable& m_table;
   catalog::Catalog* m_catalog;
-  const FsIds* m_ids;
+  const FsIds& m_ids;
+  StoredPaths m_paths; // the rows' paths; jobs named by directory need the reader's dir_path
   std::vector<ReadResult>* m_results;
   FailureSink* m_failures;
   int64_t m_started_ns = 0;
-  std::optional<StoredPaths> m_paths; // with a catalog and reader options
 };
 
 } // namespace
@@ -146,7 +141,7 @@ CachedHashStats hash_with_catalog(const fs::RootSet& roots, const std::vector<Fi
   ContentReader reader(roots, options);
   stats.reader = reader.run(
       [&](const auto& push) { for (const FileJob* j : misses) push(*j); },
-      [&](unsigned) { return std::make_unique<StoringHasher>(out, catalog, &ids, results); },
+      [&](unsigned) { return std::make_unique<StoringHasher>(out, catalog, ids, options, results, nullptr); },
       progress);
   if (catalog) catalog->flush();
   return stats;
@@ -198,8 +193,7 @@ CachedHashStats hash_jobs_with_catalog(const fs::RootSet& roots, size_t count,
   stats.reader = reader.run(
       [&](const auto& push) { for (const uint32_t k : misses) push(job_of(k)); },
       [&](unsigned) {
-        return std::make_unique<StoringHasher>(out, catalog, &ids, nullptr, &options,
-                                               failures ? &sink : nullptr);
+        return std::make_unique<StoringHasher>(out, catalog, ids, options, nullptr, failures ? &sink : nullptr);
       },
       progress);
   if (catalog) catalog->flush();

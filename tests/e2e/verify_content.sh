@@ -115,6 +115,11 @@ test_catalog_one_side_and_both() {
   flip_byte "$d/dst/dir3/f1" 0
   vrun "$d/src" "$d/dst" --catalog "$cat"
   assert_eq "big1 dir2/f3 dir3/f1" "$(json -j '.differences[] | .path, " "' <<<"$OUT" | xargs)" "the stale row is not used"
+  # DST's rows carry DST's paths: `catalog prune` of the directory a deleted file was in drops
+  # its row (a row stored under the root's path alone would be out of that prune's scope).
+  rm "$d/dst/dir3/f1"
+  assert_eq 1 "$("$WSDEDUP" catalog prune "$d/dst/dir3" --catalog "$cat" --json | json .pruned_rows)" \
+    "the deleted DST file's row, pruned from its directory"
 }
 
 test_side_by_side_reads_store_rows_for_both_sides() {
