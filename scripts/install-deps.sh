@@ -9,7 +9,7 @@ build=(cmake ninja-build g++ pkg-config libsqlite3-dev libxxhash-dev libssl-dev 
        libzstd-dev zlib1g-dev libcli11-dev nlohmann-json3-dev libfmt-dev libgtest-dev libgmock-dev
        libbenchmark-dev)
 test=(btrfs-progs xfsprogs e2fsprogs zfs-fuse jq rsync attr acl util-linux perl python3 procps
-      psmisc diffutils coreutils findutils jdupes rdfind sqlite3 chromium prometheus man-db)
+      psmisc diffutils coreutils findutils jdupes rdfind sqlite3 chromium prometheus man-db strace)
 bench=(gdu rmlint duperemove fdupes time hyperfine git npm)
 
 pkgs=("${build[@]}")

@@ -157,6 +157,8 @@ int run_dedupe(const DedupeArgs& args) {
   fo.min_size = std::max<uint64_t>(util::parse_size(args.min_size), 1);
   fo.threads = args.common.threads;
   fo.cross_fs = args.common.cross_fs;
+  // Every mode but hardlinks skips inline files (no extent to share): no need to read them.
+  if (eo.mode != dedupe::Mode::hardlink) fo.inline_files = dupes::InlineFiles::leave_unread;
   const std::unique_ptr<catalog::Catalog> catalog = open_catalog(args.common);
   fo.catalog = catalog.get();
   eo.catalog = catalog.get();

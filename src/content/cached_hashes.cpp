@@ -60,7 +60,8 @@ public:
   void end(const FileJob& job, const ReadResult& result) override {
     m_inner->end(job, result);
     if (m_results) m_results->at(job.id) = result;
-    if (m_failures && result.outcome != ReadOutcome::ok) m_failures->add(job.id, result);
+    if (m_failures && result.outcome != ReadOutcome::ok && result.outcome != ReadOutcome::skipped)
+      m_failures->add(job.id, result);
     if (!m_catalog || result.outcome != ReadOutcome::ok || job.mtime_ns == 0) return;
     catalog::Row row;
     row.id = {m_ids.of(job.dev), job.ino, job.size, job.mtime_ns, job.ctime_ns};

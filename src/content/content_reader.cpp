@@ -272,17 +272,22 @@ util::Result<util::Fd> ContentReader::open_job(const FileJob& job, DirCache& cac
   const int root_fd = m_roots[job.root].fd.get();
   if (job.dir == k_no_dir || !m_options.dir_path)
     return fs::open_beneath(root_fd, job.rel_path, false, m_options.cross_fs);
-  if (!cache.fd || cache.dir != job.dir || cache.root != job.root) {
-    cache.fd = util::Fd();
-    cache.dir = k_no_dir;
-    auto dir = fs::open_beneath(root_fd, m_options.dir_path(job.dir), true, m_options.cross_fs);
-    if (!dir) return dir;
-    cache.fd = std::move(*dir);
-    cache.dir = job.dir;
-    cache.root = job.root;
-  }
+  if (const int err = open_dir(job, cache); err != 0) return util::Result<util::Fd>::failure(err);
   cache.name.assign(job.name);
   return fs::open_child(cache.fd.get(), cache.name.c_str(), false);
+}
+
+// Makes `cache` hold the directory of a job named by directory and name.
+int ContentReader::open_dir(const FileJob& job, DirCache& cache) const {
+  if (cache.fd && cache.dir == job.dir && cache.root == job.root) return 0;
+  cache.fd = util::Fd();
+  cache.dir = k_no_dir;
+  auto dir = fs::open_beneath(m_roots[job.root].fd.get(), m_options.dir_path(job.dir), true, m_options.cross_fs);
+  if (!dir) return dir.error();
+  cache.fd = std::move(*dir);
+  cache.dir = job.dir;
+  cache.root = job.root;
+  return 0;
 }
 
 ReaderStats ContentReader::run(
@@ -308,6 +313,14 @@ ReaderStats ContentReader::run(
           uint64_t batch_bytes = 0;
           for (const FileJob& job : batch) {
             ReadResult result;
+            if (m_options.skip_unopened && job.dir != k_no_dir && m_options.dir_path &&
+                open_dir(job, cache) == 0 && m_options.skip_unopened(job, cache.fd.get())) {
+              consumer->begin(job);
+              result.outcome = ReadOutcome::skipped;
+              consumer->end(job, result);
+              stats.files++;
+              continue;
+            }
             auto fd = open_job(job, cache);
             if (!fd) {
               consumer->begin(job);

@@ -67,6 +67,7 @@ enum class ReadOutcome : uint8_t {
   ok,
   changed, // different inode, size or times than the walk saw, or changed while read
   error,   // open/read failed; `err` says why
+  skipped, // left unopened by ReaderOptions::skip_unopened (not a failure)
 };
 
 struct ReadResult {
@@ -104,6 +105,10 @@ struct ReaderOptions {
   /// Set: called on the reader thread with the still-open file after each read that
   /// succeeded, e.g. so dupes takes a file's FIEMAP without opening it again.
   std::function<void(const FileJob& job, int fd)> after_read;
+  /// Set: called on the reader thread, for jobs named by directory, with the job's open
+  /// directory before the file is opened; true leaves the file unopened and ends the job
+  /// with ReadOutcome::skipped (e.g. dedupe needs no bytes of a btrfs inline file).
+  std::function<bool(const FileJob& job, int dir_fd)> skip_unopened;
 };
 
 /// The root-relative path of a job's file (for messages and catalog rows).
@@ -138,6 +143,7 @@ public:
 
 private:
   util::Result<util::Fd> open_job(const FileJob& job, DirCache& cache) const;
+  int open_dir(const FileJob& job, DirCache& cache) const; // 0 or errno
 
   const fs::RootSet& m_roots;
   ReaderOptions m_options;

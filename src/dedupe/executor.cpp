@@ -89,6 +89,7 @@ public:
 
   ExecutionReport run(const dupes::DuplicateSet& dupes) {
     m_dupes = &dupes;
+    m_report.inline_files = dupes.stats.inline_unread; // never read (FinderOptions::inline_files)
     const bool dry = m_options.dry_run == DryRun::yes;
     const std::vector<uint64_t> before = dry ? std::vector<uint64_t>()
                                          : m_options.free_before.size() == m_roots.size() ? m_options.free_before

@@ -50,6 +50,7 @@ struct HashPass {
   std::vector<content::Digest128> digests;
   std::vector<bool> ok;
   uint64_t bytes = 0;
+  uint64_t skipped = 0; // left unopened (ReaderOptions::skip_unopened)
 };
 
 // Hashes files[which[k]] with `scope_of(size)`, through the content pipeline. `which` should
@@ -59,9 +60,11 @@ HashPass hash_files(const fs::RootSet& roots, const scan::FileList& list,
                     const std::vector<uint32_t>& which, const FinderOptions& options,
                     ScopeOf scope_of, std::vector<FileProblem>& problems,
                     FinderProgress* progress, uint64_t& catalog_hits,
-                    std::function<void(const content::FileJob&, int)> after_read = {}) {
+                    std::function<void(const content::FileJob&, int)> after_read = {},
+                    std::function<bool(const content::FileJob&, int)> skip_unopened = {}) {
   content::ReaderOptions ro;
   ro.after_read = std::move(after_read);
+  ro.skip_unopened = std::move(skip_unopened);
   ro.threads = options.threads;
   ro.partial_bytes = options.partial_bytes;
   ro.cross_fs = options.cross_fs;
@@ -81,7 +84,10 @@ HashPass hash_files(const fs::RootSet& roots, const scan::FileList& list,
   pass.digests = std::move(table.digests);
   pass.ok.resize(which.size());
   pass.bytes = cached.reader.bytes;
-  for (size_t k = 0; k < which.size(); ++k) pass.ok[k] = table.outcomes[k] == content::ReadOutcome::ok;
+  for (size_t k = 0; k < which.size(); ++k) {
+    pass.ok[k] = table.outcomes[k] == content::ReadOutcome::ok;
+    pass.skipped += table.outcomes[k] == content::ReadOutcome::skipped;
+  }
   for (const content::JobFailure& f : failures) {
     const content::ReadResult& r = f.result;
     problems.push_back({which[f.index], r.outcome == content::ReadOutcome::changed ? "read" : r.op,
@@ -251,6 +257,20 @@ DuplicateSet find_duplicates(const fs::RootSet& roots, const scan::FileList& lis
       hints[job.id] = extent_hint(fd);
     };
   }
+  // Dedupe: a btrfs inline file is asked about through its directory, and left unopened.
+  // Only files of the root's own subvolume: an inode number means nothing in another tree.
+  std::function<bool(const content::FileJob&, int)> skip_inline;
+  if (options.inline_files == InlineFiles::leave_unread &&
+      std::find(kinds.begin(), kinds.end(), fs::FsKind::btrfs) != kinds.end()) {
+    skip_inline = [&](const content::FileJob& job, int dir_fd) {
+      if (kinds[job.root] != fs::FsKind::btrfs || job.dev != roots[job.root].st.dev ||
+          !tree_search.load(std::memory_order_relaxed))
+        return false;
+      const auto in_tree = fs::btrfs_is_inline(dir_fd, job.ino, job.size);
+      if (!in_tree && in_tree.error() == EPERM) tree_search.store(false, std::memory_order_relaxed);
+      return in_tree && *in_tree;
+    };
+  }
   const uint64_t small_limit = 2 * options.partial_bytes;
   auto start = Clock::now();
   HashPass first = hash_files(
@@ -258,8 +278,9 @@ DuplicateSet find_duplicates(const fs::RootSet& roots, const scan::FileList& lis
       [&](uint64_t size) {
         return size <= small_limit ? content::ReadScope::whole : content::ReadScope::head_tail;
       },
-      out.problems, progress, out.stats.catalog_hits, std::move(take_hint));
-  out.stats.partial_hashed = candidates.size();
+      out.problems, progress, out.stats.catalog_hits, std::move(take_hint), std::move(skip_inline));
+  out.stats.inline_unread = first.skipped;
+  out.stats.partial_hashed = candidates.size() - first.skipped;
   out.stats.bytes_read += first.bytes;
   out.stats.seconds_partial = seconds_since(start);
   ::malloc_trim(0); // the reader threads' buffers

@@ -26,6 +26,7 @@ namespace wsd::dupes {
 
 /// Whether to look at physical extents to find files that already share storage.
 enum class CheckSharing : uint8_t { no, yes };
+enum class InlineFiles : uint8_t { read, leave_unread };
 
 struct FinderOptions {
   uint64_t min_size = 1;          // smaller files are never grouped (0 counts as 1)
@@ -34,6 +35,10 @@ struct FinderOptions {
   catalog::Catalog* catalog = nullptr; // answers hashes of unchanged files (may be null)
   bool cross_fs = false;
   CheckSharing check_sharing = CheckSharing::yes;
+  /// leave_unread (dedupe by reflink or clone): a btrfs file stored inline in metadata is
+  /// never opened: neither call can share it, and there are ~10 of them per large file in a
+  /// node_modules tree. It joins no group and is counted in FinderStats::inline_unread.
+  InlineFiles inline_files = InlineFiles::read;
 };
 
 /// A set of files (inodes) with identical content. Its per-member arrays are views into
@@ -79,6 +84,7 @@ struct FinderStats {
   uint64_t bytes_read = 0;
   uint64_t extent_checks = 0;
   uint64_t catalog_hits = 0;   // hashes answered by the catalog without reading
+  uint64_t inline_unread = 0;  // btrfs inline files left unread (InlineFiles::leave_unread)
   double seconds_partial = 0;
   double seconds_full = 0;
   double seconds_extents = 0;

@@ -101,8 +101,49 @@ test_threads_same_result() {
     "-j4: one confirmation per shared file"
 }
 
+# btrfs keeps small files inline in metadata, where neither FIDEDUPERANGE nor FICLONE can
+# share them: dedupe asks the subvolume tree through the file's directory and never opens
+# them. Whether a file is inline is the tree's answer, not its size: a 1000-byte file cut
+# down from a larger one keeps its regular extent, and is shared.
+test_inline_files_left_unread() {
+  local mnt=$TESTDIR/inline
+  mount_image btrfs 200M "$mnt"
+  mkdir "$mnt/t"
+  head -c 1000 /dev/urandom >"$mnt/t/small"                           # inline (<= 2048 bytes)
+  cp --reflink=never "$mnt/t/small" "$mnt/t/small-2"; cp --reflink=never "$mnt/t/small" "$mnt/t/small-3"
+  head -c 3000 /dev/urandom >"$mnt/t/regular"                         # its own 4 KiB extent
+  cp --reflink=never "$mnt/t/regular" "$mnt/t/regular-2"
+  head -c 1000 /dev/urandom >"$TESTDIR/cut"
+  local f
+  for f in cut cut-2; do                                              # 1000 bytes, regular extent
+    { cat "$TESTDIR/cut"; head -c 8000 /dev/zero; } >"$mnt/t/$f"; sync; truncate -s 1000 "$mnt/t/$f"
+  done
+  sync
+  assert_eq 0 "$(filefrag -v "$mnt/t/cut-2" | grep -Ec '[ ,]inline(,|$)' || true)" "the cut file has a regular extent"
+  local before; before=$(content_hashes "$mnt/t")
+  local out=$TESTDIR/inline.json
+  strace -f -qq -e trace=openat -o "$TESTDIR/inline.strace" \
+    "$WSDEDUP" dedupe --audit-log "$TESTDIR/audit.jsonl" --json --no-catalog "$mnt/t" >"$out" || fail "dedupe"
+  assert_eq 3 "$(json .total.inline_files "$out")" "the three inline copies"
+  assert_eq 2 "$(json .total.files_shared "$out")" "regular-2 and cut-2 shared"
+  assert_eq 0 "$(json .total.skipped "$out")" "nothing skipped: $(json -c .skipped "$out")"
+  assert_eq "" "$(grep -E '"small(-[23])?"' "$TESTDIR/inline.strace" || true)" "no inline file was opened"
+  grep -q '"cut-2"' "$TESTDIR/inline.strace" || fail "the strace saw the files opened (cut-2)"
+  [[ $(shared_extents "$mnt/t/cut-2") -gt 0 ]] || fail "cut-2 shares its extent"
+  assert_eq "$before" "$(content_hashes "$mnt/t")" "every file reads the same bytes"
+  # Without CAP_SYS_ADMIN the tree search is refused: each file is read and its FIEMAP
+  # answers; the copies beyond the first of the inline group are counted.
+  for f in regular-2 cut-2; do cp --reflink=never "$mnt/t/${f%-2}" "$mnt/t/$f.new"; mv "$mnt/t/$f.new" "$mnt/t/$f"; done
+  setpriv --bounding-set -sys_admin -- \
+    "$WSDEDUP" dedupe --audit-log "$TESTDIR/audit.jsonl" --json --no-catalog "$mnt/t" >"$out" || fail "dedupe without CAP_SYS_ADMIN"
+  assert_eq 1 "$(json .total.files_shared "$out")" "regular-2 shared"
+  assert_eq 3 "$(json .total.inline_files "$out")" "small-2, small-3 and cut-2 (rewritten inline)"
+  assert_eq "$before" "$(content_hashes "$mnt/t")" "every file reads the same bytes"
+}
+
 run_test test_btrfs
 run_test test_xfs
 run_test test_auto_on_ext4_changes_nothing
 run_test test_threads_same_result
+run_test test_inline_files_left_unread
 finish

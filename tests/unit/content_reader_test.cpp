@@ -170,3 +170,50 @@ TEST(ContentReader, SparseAndDenseCopiesHashTheSame) {
   }, [&](unsigned) { return content::make_file_hasher(table); });
   EXPECT_EQ(table.digests[0], table.digests[1]);
 }
+
+// skip_unopened: called with the job's directory before the open; a job it takes ends as
+// skipped without its file being opened (one whose file is gone is not even noticed).
+TEST(ContentReader, SkipUnopenedLeavesFilesUnopened) {
+  test::TempDir t;
+  for (int i = 0; i < 40; ++i) test::write_file(t / ("d" + std::to_string(i % 4) + "/f" + std::to_string(i)), "body" + std::to_string(i));
+  const fs::RootSet roots({t.path()});
+  std::vector<std::string> names; // the jobs' names are views
+  for (int i = 0; i < 40; ++i) names.push_back("f" + std::to_string(i));
+  std::vector<content::FileJob> jobs;
+  for (int i = 0; i < 40; ++i) {
+    fs::FileStat st;
+    ASSERT_EQ(fs::stat_at(roots[0].fd.get(), ("d" + std::to_string(i % 4) + "/" + names[static_cast<size_t>(i)]).c_str(), st), 0);
+    jobs.push_back(content::FileJob::in_dir(static_cast<uint64_t>(i), 0, static_cast<uint32_t>(i % 4), names[static_cast<size_t>(i)], st));
+  }
+  ::unlink((t / "d2/f2").c_str()); // even: skipped before anything notices
+  ::unlink((t / "d3/f3").c_str()); // odd: read, and found gone
+  content::DigestTable table(jobs.size());
+  content::ReaderOptions o;
+  o.threads = 2;
+  o.dir_path = [](uint32_t dir) { return "d" + std::to_string(dir); };
+  std::mutex m;
+  std::vector<int> asked;
+  o.skip_unopened = [&](const content::FileJob& job, int dir_fd) {
+    fs::FileStat dir_st, want;
+    EXPECT_EQ(fs::stat_fd(dir_fd, dir_st), 0);
+    EXPECT_EQ(fs::stat_at(roots[0].fd.get(), ("d" + std::to_string(job.dir)).c_str(), want), 0);
+    EXPECT_EQ(dir_st.ino, want.ino) << "the hook gets the job's directory";
+    const std::lock_guard lock(m);
+    asked.push_back(static_cast<int>(job.id));
+    return job.id % 2 == 0;
+  };
+  content::ContentReader reader(roots, o);
+  const auto stats = reader.run([&](const auto& push) { for (const auto& j : jobs) push(j); },
+                                [&](unsigned) { return content::make_file_hasher(table); });
+  EXPECT_EQ(stats.files, jobs.size());
+  EXPECT_EQ(stats.changed, 1u) << "only the odd vanished file was opened";
+  EXPECT_EQ(asked.size(), jobs.size());
+  for (size_t i = 0; i < jobs.size(); ++i) {
+    if (i % 2 == 0) {
+      EXPECT_EQ(table.outcomes[i], content::ReadOutcome::skipped) << i;
+    } else if (i != 3) {
+      EXPECT_EQ(table.outcomes[i], content::ReadOutcome::ok) << i;
+    }
+  }
+  EXPECT_EQ(table.outcomes[3], content::ReadOutcome::changed);
+}
