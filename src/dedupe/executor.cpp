@@ -412,8 +412,11 @@ private:
         }
       }
       paths.push_back(display(t));
-      intents.push_back(m_options.audit->render({{"action", "dedupe_range"}, {"phase", "intent"},
-                                                 {"path", report::path_to_json(paths.back())}, {"bytes", size}}));
+      // Two audit lines per file: written with fmt, not built as JSON trees (the same text).
+      std::string members = R"("action":"dedupe_range","phase":"intent","path":)";
+      report::append_path_json(members, paths.back());
+      members += fmt::format(R"(,"bytes":{})", size);
+      intents.push_back(m_options.audit->render_members(members));
       dts.push_back({tfd->get(), {}});
       fds.push_back(std::move(*tfd));
       which.push_back(t);
@@ -431,13 +434,15 @@ private:
     for (size_t k = 0; k < dts.size(); ++k) {
       const fs::DedupeResult& r = dts[k].result;
       const uint32_t t = which[k];
-      nlohmann::ordered_json done = {{"action", "dedupe_range"}, {"path", report::path_to_json(paths[k])},
-                                     {"bytes_deduped", r.bytes_deduped}};
+      // The confirmation: "phase" done (written with fmt, the common case), differs or failed.
+      std::string members = R"("action":"dedupe_range","path":)";
+      report::append_path_json(members, paths[k]);
+      members += fmt::format(R"(,"bytes_deduped":{},"phase":)", r.bytes_deduped);
       switch (r.status) {
       case fs::DedupeStatus::shared:
-        done["phase"] = "done";
+        members += R"("done")";
         if (const std::string moved = changed_during_call(fds[k].get(), t, r.bytes_deduped); !moved.empty()) {
-          done["changed"] = moved;
+          members += R"(,"changed":)" + json_text(moved);
           out.skipped.push_back({paths[k], moved});
           if (m_rows.enabled()) out.rows_dropped++;
           break;
@@ -447,19 +452,22 @@ private:
         out.bytes_shared += size;
         break;
       case fs::DedupeStatus::differs:
-        done["phase"] = "differs";
+        members += R"("differs")";
         out.skipped.push_back({paths[k], "content differs (the kernel compared different bytes: changed since it was hashed)"});
         break;
       case fs::DedupeStatus::error:
-        done["phase"] = "failed";
-        done["error"] = util::errno_text(r.err);
+        members += R"("failed","error":)" + json_text(util::errno_text(r.err));
         out.skipped.push_back({paths[k], reason_for_errno("FIDEDUPERANGE", r.err, fds[k].get())});
         break;
       }
-      confirmations.push_back(m_options.audit->render(done));
+      confirmations.push_back(m_options.audit->render_members(members));
     }
     const std::lock_guard lock(m_audit_mutex);
     for (const std::string& line : confirmations) m_options.audit->append_text(line, util::Durability::batched);
+  }
+
+  static std::string json_text(const std::string& text) {
+    return nlohmann::ordered_json(text).dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace);
   }
 
   // True when `t` now shares the keeper's storage.

@@ -3,11 +3,26 @@
 #include "util/error.hpp"
 #include "util/escape.hpp"
 
+#include <algorithm>
+
 namespace wsd::report {
 
 nlohmann::ordered_json path_to_json(std::string_view path) {
   if (util::is_valid_utf8(path)) return std::string(path);
   return nlohmann::ordered_json{{"bytes_b64", util::base64_encode(path)}};
+}
+
+void append_path_json(std::string& out, std::string_view path) {
+  const bool plain = std::none_of(path.begin(), path.end(), [](char c) {
+    return c == '"' || c == '\\' || static_cast<unsigned char>(c) < 0x20 || c == 0x7f;
+  });
+  if (plain && util::is_valid_utf8(path)) {
+    out += '"';
+    out += path;
+    out += '"';
+  } else {
+    out += path_to_json(path).dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace);
+  }
 }
 
 std::string path_from_json(const nlohmann::ordered_json& value) {

@@ -4,11 +4,16 @@
 
 #include <nlohmann/json.hpp>
 
+#include <string>
 #include <string_view>
 
 namespace wsd::report {
 
 nlohmann::ordered_json path_to_json(std::string_view path);
+
+/// Appends path_to_json(path) in compact form, as dump() prints it: a plain UTF-8 path
+/// directly (the dedupe audit log writes two such lines per file), others through nlohmann.
+void append_path_json(std::string& out, std::string_view path);
 
 /// Inverse of path_to_json; throws nlohmann::ordered_json::exception on a malformed value.
 std::string path_from_json(const nlohmann::ordered_json& value);

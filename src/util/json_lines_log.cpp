@@ -72,19 +72,23 @@ void JsonLinesLog::flush() {
 }
 
 std::string JsonLinesLog::render(const nlohmann::ordered_json& line) const {
+  if (!line.is_object() || line.empty()) return render_members({});
+  // The line's own members: its dump without the braces.
+  const std::string body = line.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace);
+  return render_members(std::string_view(body).substr(1, body.size() - 2));
+}
+
+std::string JsonLinesLog::render_members(std::string_view members) const {
   const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
                       std::chrono::system_clock::now().time_since_epoch())
                       .count();
-  // "time" and "pid" first, then the line's own members (its dump without the opening brace).
+  // "time" and "pid" first, then the line's own members.
   std::string out = "{\"time\":" + std::to_string(ms) + ",\"pid\":" + std::to_string(m_pid);
-  if (line.is_object() && !line.empty()) {
-    const std::string body = line.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace);
+  if (!members.empty()) {
     out += ',';
-    out.append(body, 1);
-  } else {
-    out += '}';
+    out += members;
   }
-  out += '\n';
+  out += "}\n";
   return out;
 }
 

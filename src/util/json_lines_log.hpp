@@ -35,6 +35,8 @@ public:
   /// The text append() writes for `line` (an object), newline included: threads render
   /// their lines with this outside whatever lock guards the log, then append_text().
   std::string render(const nlohmann::ordered_json& line) const;
+  /// render() for a line whose members are already JSON text (`"key":value,...`).
+  std::string render_members(std::string_view members) const;
   /// Appends a line made by render(), like append().
   void append_text(std::string_view text, Durability durability);
   /// Writes the batched lines held in memory (one write); throws Fatal like append().

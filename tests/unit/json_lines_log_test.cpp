@@ -1,4 +1,5 @@
 // util::JsonLinesLog: batched lines (one write per batch), order, flush on destruction and move.
+#include "report/json_path.hpp"
 #include "test_util.hpp"
 #include "util/json_lines_log.hpp"
 
@@ -77,4 +78,24 @@ TEST(JsonLinesLog, RenderedLinesPutTimeAndPidFirstAndAppendLikeAppend) {
   ASSERT_EQ(lines.size(), 2u);
   EXPECT_EQ(lines[0]["action"], "x");
   EXPECT_EQ(lines[1]["action"], "y");
+}
+
+// The dedupe audit lines are written with fmt and append_path_json: the same text as the
+// JSON tree would dump, for every kind of path.
+TEST(JsonLinesLog, MembersAndFastPathsRenderLikeTheJsonTree) {
+  test::TempDir t;
+  util::JsonLinesLog log(t / "audit.jsonl");
+  const std::vector<std::string> paths = {"ws/node_modules/a.js", "caf\xc3\xa9/\xe2\x82\xac", "q\"uote", "back\\slash",
+                                          "new\nline", "tab\t", "del\x7f", "bad\xff\xfe", std::string("nul\0x", 5), ""};
+  for (const std::string& p : paths) {
+    std::string fast;
+    report::append_path_json(fast, p);
+    EXPECT_EQ(fast, report::path_to_json(p).dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace)) << p;
+    const std::string members = R"("action":"dedupe_range","path":)" + fast + R"(,"bytes":7)";
+    std::string a = log.render_members(members);
+    std::string b = log.render({{"action", "dedupe_range"}, {"path", report::path_to_json(p)}, {"bytes", 7}});
+    // The millisecond clock may tick between the two renders.
+    const auto strip = [](std::string s) { return s.substr(s.find(",\"pid\"")); };
+    EXPECT_EQ(strip(a), strip(b)) << p;
+  }
 }
