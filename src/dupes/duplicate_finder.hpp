@@ -36,8 +36,9 @@ struct FinderOptions {
   bool cross_fs = false;
   CheckSharing check_sharing = CheckSharing::yes;
   /// leave_unread (dedupe by reflink or clone): a btrfs file stored inline in metadata is
-  /// never opened: neither call can share it, and there are ~10 of them per large file in a
-  /// node_modules tree. It joins no group and is counted in FinderStats::inline_unread.
+  /// never opened: neither call can share it, and most small files of a node_modules tree
+  /// are inline (320k of the corpus's 451k). It joins no group and is counted in
+  /// FinderStats::inline_unread.
   InlineFiles inline_files = InlineFiles::read;
 };
 
