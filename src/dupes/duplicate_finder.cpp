@@ -122,11 +122,13 @@ void note_held_elsewhere(const DuplicateGroup& group, const uint32_t* shares, co
 
 // Marks members that already share physical extents with an earlier member: `shares` and
 // `inline_extent` are the group's writable per-member arrays (DuplicateSet's storage).
+// Members on btrfs roots are asked the subvolume tree first while `tree_search` holds (those
+// whose hash came from the catalog were not read: no hint), through their directory.
 void check_sharing(const fs::RootSet& roots, const scan::FileList& list, ListedOpener& opener,
                    const DuplicateGroup& group, const uint8_t* hints, uint32_t* shares,
                    uint8_t* inline_extent, std::vector<FileProblem>& problems,
                    std::vector<std::string>& notes, std::vector<std::pair<uint32_t, uint64_t>>& held,
-                   uint64_t& checks) {
+                   uint64_t& checks, const std::vector<fs::FsKind>& kinds, std::atomic<bool>& tree_search) {
   std::vector<std::vector<fs::Extent>> extents(group.files.size());
   for (size_t m = 0; m < group.files.size(); ++m) {
     // Known from the read (a member sharing nothing needs no list: it cannot match another).
@@ -136,6 +138,18 @@ void check_sharing(const fs::RootSet& roots, const scan::FileList& list, ListedO
       continue;
     }
     const scan::FileEntry& f = list.files[group.files[m]];
+    if (kinds[f.root] == fs::FsKind::btrfs && f.st.size <= fs::k_btrfs_max_inline &&
+        f.st.dev == roots[f.root].st.dev && tree_search.load(std::memory_order_relaxed)) {
+      if (auto dir = opener.directory_of(group.files[m])) {
+        const auto in_tree = fs::btrfs_is_inline(*dir, f.st.ino, f.st.size);
+        if (in_tree && *in_tree) { // an inline file has no extent another member could share
+          inline_extent[m] = 1;
+          checks++;
+          continue;
+        }
+        if (!in_tree && in_tree.error() == EPERM) tree_search.store(false, std::memory_order_relaxed);
+      }
+    }
     auto fd = opener.open(group.files[m]);
     if (!fd) {
       problems.push_back({group.files[m], "open", fd.error()});
@@ -410,6 +424,7 @@ void confirm_groups(const fs::RootSet& roots, const scan::FileList& list, const 
   const auto start = Clock::now();
   std::vector<fs::FsKind> kinds;
   for (const auto& r : roots.roots()) kinds.push_back(fs::fs_kind(r.fd.get()));
+  std::atomic<bool> tree_search{true}; // until refused (no CAP_SYS_ADMIN)
   // Groups in path order of their first member: members of consecutive groups then sit in
   // the same directories (one package's files across workspaces), which the opener caches.
   std::vector<uint32_t> by_path(out.groups.size());
@@ -459,7 +474,7 @@ void confirm_groups(const fs::RootSet& roots, const scan::FileList& list, const 
       for (uint32_t m = 0; m < g.files.size(); ++m) shares[m] = m;
       const uint8_t* hints = out.member_hints.empty() ? nullptr : out.member_hints.data() + offset;
       check_sharing(roots, list, opener, g, hints, shares, inline_extent, slice.problems, slice.notes, slice.held,
-                    slice.checks);
+                    slice.checks, kinds, tree_search);
       g.shares_with = std::span<const uint32_t>(shares, g.files.size());
       g.inline_extent = std::span<const uint8_t>(inline_extent, g.files.size());
     }

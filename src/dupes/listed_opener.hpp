@@ -26,6 +26,13 @@ public:
   /// is no longer the inode the scan saw (or another filesystem without cross_fs).
   util::Result<util::Fd> open(uint32_t index);
 
+  /// The cached descriptor of list.files[index]'s directory, opened as open() does; valid
+  /// until the next call (e.g. to ask btrfs about a file without opening it).
+  util::Result<int> directory_of(uint32_t index) {
+    const scan::FileEntry& file = m_list.files[index];
+    return dir_fd(file.root, file.dir);
+  }
+
   /// Drops every cached directory descriptor.
   void clear() {
     m_dirs.clear();
