@@ -6,7 +6,6 @@
 
 #include <fmt/format.h>
 
-#include <algorithm>
 
 namespace wsd::dupes {
 
@@ -171,10 +170,7 @@ void append_group_json(const DupesReport& r, const DuplicateGroup& g, std::strin
     out += first ? "\n        " : ",\n        ";
     first = false;
     assign_file_path(r, f, path);
-    const bool plain = std::none_of(path.begin(), path.end(), [](char c) {
-      return c == '"' || c == '\\' || static_cast<unsigned char>(c) < 0x20;
-    });
-    if (plain && util::is_valid_utf8(path)) {
+    if (report::is_plain_json_path(path)) {
       out += '"';
       out += path;
       out += '"';

@@ -120,15 +120,42 @@ void note_held_elsewhere(const DuplicateGroup& group, const uint32_t* shares, co
   }
 }
 
+// Asks the btrfs subvolume tree whether a small file is stored inline (at a third of
+// FIEMAP's cost), shared by the threads of one pass until the search is refused (EPERM: no
+// CAP_SYS_ADMIN; then every caller falls back to FIEMAP).
+class InlineProbe {
+public:
+  InlineProbe(const fs::RootSet& roots, const std::vector<fs::FsKind>& kinds) : m_roots(roots), m_kinds(kinds) {}
+
+  /// Worth asking: a small file on a btrfs root, of the root's own subvolume (the question
+  /// may go through the file's directory, and an inode number means nothing in another tree).
+  bool applies(uint32_t root, uint64_t dev, uint64_t size) const {
+    return m_kinds[root] == fs::FsKind::btrfs && size <= fs::k_btrfs_max_inline && dev == m_roots[root].st.dev &&
+           m_allowed.load(std::memory_order_relaxed);
+  }
+
+  /// True only when the tree says so for certain; `fd` is the file or its directory.
+  bool is_inline(int fd, uint64_t ino, uint64_t size) {
+    const auto in_tree = fs::btrfs_is_inline(fd, ino, size);
+    if (!in_tree && in_tree.error() == EPERM) m_allowed.store(false, std::memory_order_relaxed);
+    return in_tree && *in_tree;
+  }
+
+private:
+  const fs::RootSet& m_roots;
+  const std::vector<fs::FsKind>& m_kinds;
+  std::atomic<bool> m_allowed{true};
+};
+
 // Marks members that already share physical extents with an earlier member: `shares` and
 // `inline_extent` are the group's writable per-member arrays (DuplicateSet's storage).
-// Members on btrfs roots are asked the subvolume tree first while `tree_search` holds (those
-// whose hash came from the catalog were not read: no hint), through their directory.
+// Members without a hint (their hash came from the catalog or a memo: not read) are asked
+// `probe` through their directory before being opened for FIEMAP.
 void check_sharing(const fs::RootSet& roots, const scan::FileList& list, ListedOpener& opener,
                    const DuplicateGroup& group, const uint8_t* hints, uint32_t* shares,
                    uint8_t* inline_extent, std::vector<FileProblem>& problems,
                    std::vector<std::string>& notes, std::vector<std::pair<uint32_t, uint64_t>>& held,
-                   uint64_t& checks, const std::vector<fs::FsKind>& kinds, std::atomic<bool>& tree_search) {
+                   uint64_t& checks, InlineProbe& probe) {
   std::vector<std::vector<fs::Extent>> extents(group.files.size());
   for (size_t m = 0; m < group.files.size(); ++m) {
     // Known from the read (a member sharing nothing needs no list: it cannot match another).
@@ -138,16 +165,12 @@ void check_sharing(const fs::RootSet& roots, const scan::FileList& list, ListedO
       continue;
     }
     const scan::FileEntry& f = list.files[group.files[m]];
-    if (kinds[f.root] == fs::FsKind::btrfs && f.st.size <= fs::k_btrfs_max_inline &&
-        f.st.dev == roots[f.root].st.dev && tree_search.load(std::memory_order_relaxed)) {
-      if (auto dir = opener.directory_of(group.files[m])) {
-        const auto in_tree = fs::btrfs_is_inline(*dir, f.st.ino, f.st.size);
-        if (in_tree && *in_tree) { // an inline file has no extent another member could share
-          inline_extent[m] = 1;
-          checks++;
-          continue;
-        }
-        if (!in_tree && in_tree.error() == EPERM) tree_search.store(false, std::memory_order_relaxed);
+    if (probe.applies(f.root, f.st.dev, f.st.size)) {
+      auto dir = opener.directory_of(group.files[m]);
+      if (dir && probe.is_inline(*dir, f.st.ino, f.st.size)) { // no extent another member could share
+        inline_extent[m] = 1;
+        checks++;
+        continue;
       }
     }
     auto fd = opener.open(group.files[m]);
@@ -252,37 +275,23 @@ DuplicateSet find_duplicates(const fs::RootSet& roots, const scan::FileList& lis
     kinds.push_back(fs::fs_kind(r.fd.get()));
     can_share.push_back(fs::fs_can_share_extents(kinds.back()) ? 1 : 0);
   }
-  std::atomic<bool> tree_search{true}; // until refused (no CAP_SYS_ADMIN)
+  InlineProbe probe(roots, kinds);
   std::function<void(const content::FileJob&, int)> take_hint;
   if (options.check_sharing == CheckSharing::yes && std::find(can_share.begin(), can_share.end(), 1) != can_share.end()) {
     hints.assign(candidates.size(), k_extents_unknown); // each reader thread writes only its jobs' bytes
-    // btrfs: a small file's inline state from the tree, at a third of FIEMAP's cost (most
-    // small files are inline there); FIEMAP for the rest, or when that search is refused.
+    // btrfs: most small files are inline, which the tree tells; FIEMAP for the rest.
     take_hint = [&](const content::FileJob& job, int fd) {
       if (can_share[job.root] == 0) return;
-      if (kinds[job.root] == fs::FsKind::btrfs && tree_search.load(std::memory_order_relaxed)) {
-        const auto in_tree = fs::btrfs_is_inline(fd, job.ino, job.size);
-        if (in_tree && *in_tree) {
-          hints[job.id] = k_extents_inline;
-          return;
-        }
-        if (!in_tree && in_tree.error() == EPERM) tree_search.store(false, std::memory_order_relaxed);
-      }
-      hints[job.id] = extent_hint(fd);
+      const bool in_tree = probe.applies(job.root, job.dev, job.size) && probe.is_inline(fd, job.ino, job.size);
+      hints[job.id] = in_tree ? k_extents_inline : extent_hint(fd);
     };
   }
   // Dedupe: a btrfs inline file is asked about through its directory, and left unopened.
-  // Only files of the root's own subvolume: an inode number means nothing in another tree.
   std::function<bool(const content::FileJob&, int)> skip_inline;
   if (options.inline_files == InlineFiles::leave_unread &&
       std::find(kinds.begin(), kinds.end(), fs::FsKind::btrfs) != kinds.end()) {
     skip_inline = [&](const content::FileJob& job, int dir_fd) {
-      if (kinds[job.root] != fs::FsKind::btrfs || job.dev != roots[job.root].st.dev ||
-          !tree_search.load(std::memory_order_relaxed))
-        return false;
-      const auto in_tree = fs::btrfs_is_inline(dir_fd, job.ino, job.size);
-      if (!in_tree && in_tree.error() == EPERM) tree_search.store(false, std::memory_order_relaxed);
-      return in_tree && *in_tree;
+      return probe.applies(job.root, job.dev, job.size) && probe.is_inline(dir_fd, job.ino, job.size);
     };
   }
   const uint64_t small_limit = 2 * options.partial_bytes;
@@ -424,7 +433,7 @@ void confirm_groups(const fs::RootSet& roots, const scan::FileList& list, const 
   const auto start = Clock::now();
   std::vector<fs::FsKind> kinds;
   for (const auto& r : roots.roots()) kinds.push_back(fs::fs_kind(r.fd.get()));
-  std::atomic<bool> tree_search{true}; // until refused (no CAP_SYS_ADMIN)
+  InlineProbe probe(roots, kinds);
   // Groups in path order of their first member: members of consecutive groups then sit in
   // the same directories (one package's files across workspaces), which the opener caches.
   std::vector<uint32_t> by_path(out.groups.size());
@@ -474,7 +483,7 @@ void confirm_groups(const fs::RootSet& roots, const scan::FileList& list, const 
       for (uint32_t m = 0; m < g.files.size(); ++m) shares[m] = m;
       const uint8_t* hints = out.member_hints.empty() ? nullptr : out.member_hints.data() + offset;
       check_sharing(roots, list, opener, g, hints, shares, inline_extent, slice.problems, slice.notes, slice.held,
-                    slice.checks, kinds, tree_search);
+                    slice.checks, probe);
       g.shares_with = std::span<const uint32_t>(shares, g.files.size());
       g.inline_extent = std::span<const uint8_t>(inline_extent, g.files.size());
     }

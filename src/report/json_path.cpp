@@ -12,11 +12,14 @@ nlohmann::ordered_json path_to_json(std::string_view path) {
   return nlohmann::ordered_json{{"bytes_b64", util::base64_encode(path)}};
 }
 
+bool is_plain_json_path(std::string_view path) {
+  return std::none_of(path.begin(), path.end(),
+                      [](char c) { return c == '"' || c == '\\' || static_cast<unsigned char>(c) < 0x20; }) &&
+         util::is_valid_utf8(path);
+}
+
 void append_path_json(std::string& out, std::string_view path) {
-  const bool plain = std::none_of(path.begin(), path.end(), [](char c) {
-    return c == '"' || c == '\\' || static_cast<unsigned char>(c) < 0x20 || c == 0x7f;
-  });
-  if (plain && util::is_valid_utf8(path)) {
+  if (is_plain_json_path(path)) {
     out += '"';
     out += path;
     out += '"';

@@ -11,8 +11,12 @@ namespace wsd::report {
 
 nlohmann::ordered_json path_to_json(std::string_view path);
 
-/// Appends path_to_json(path) in compact form, as dump() prints it: a plain UTF-8 path
-/// directly (the dedupe audit log writes two such lines per file), others through nlohmann.
+/// Whether path_to_json(path) dumps as the path itself in quotes: valid UTF-8 with no
+/// character JSON escapes (quote, backslash, controls).
+bool is_plain_json_path(std::string_view path);
+
+/// Appends path_to_json(path) in compact form, as dump() prints it: a plain path directly
+/// (the dedupe audit log writes two such lines per file), others through nlohmann.
 void append_path_json(std::string& out, std::string_view path);
 
 /// Inverse of path_to_json; throws nlohmann::ordered_json::exception on a malformed value.
