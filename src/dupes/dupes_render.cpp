@@ -11,36 +11,88 @@ namespace wsd::dupes {
 
 namespace {
 
-// Sets `out` to the display path of list file `file` (what RootSet::display_path of its
-// rel_path gives), reusing out's buffer: rendering builds ~one path per listed file.
-void assign_file_path(const DupesReport& r, uint32_t file, std::string& out) {
-  const scan::FileEntry& f = r.files->files[file];
-  const scan::PathArena& paths = r.files->paths;
-  out = r.roots->roots()[f.root].display;
-  if (out != "/") out += '/';
-  uint32_t chain[64]; // directories below the root, bottom-up
-  size_t depth = 0;
-  std::vector<uint32_t> deep;
-  for (uint32_t d = f.dir; d != scan::k_no_dir && paths.dir(d).parent != scan::k_no_dir; d = paths.dir(d).parent) {
-    if (depth < std::size(chain)) chain[depth++] = d;
-    else deep.push_back(d);
-  }
-  for (size_t k = deep.size(); k-- > 0;) {
-    out.append(paths.name(paths.dir(deep[k]).name));
-    out += '/';
-  }
-  for (size_t k = depth; k-- > 0;) {
-    out.append(paths.name(paths.dir(chain[k]).name));
-    out += '/';
-  }
-  out.append(paths.name(f.name));
-}
+// Display paths of list files (what RootSet::display_path of their rel_path gives). Each
+// directory's prefix ("<root display>/a/b/") is built once, from its parent's, the first time
+// one of its files is asked for: a report names ~one path per listed file, and walking every
+// file's directory chain up to the root was a tenth of a dupes re-run.
+class DisplayPaths {
+public:
+  explicit DisplayPaths(const DupesReport& r)
+      : m_r(r), m_begin(r.files->paths.dir_count(), k_unset), m_end(r.files->paths.dir_count(), 0),
+        m_plain(r.files->paths.dir_count(), k_unknown) {}
 
-std::string file_path(const DupesReport& r, uint32_t file) {
-  std::string out;
-  assign_file_path(r, file, out);
-  return out;
-}
+  /// Sets `out` to the display path of list file `file`, reusing out's buffer.
+  void assign(uint32_t file, std::string& out) {
+    const scan::FileEntry& f = m_r.files->files[file];
+    out.assign(prefix(f.dir));
+    out.append(m_r.files->paths.name(f.name));
+  }
+
+  std::string path(uint32_t file) {
+    std::string out;
+    assign(file, out);
+    return out;
+  }
+
+  /// Appends the path of `file` as a JSON string and returns true when it needs no escape
+  /// (report::is_plain_json_path); else leaves `out` alone and returns false. A directory's
+  /// prefix is tested once: two plain parts make a plain path (both are whole UTF-8).
+  bool append_plain_json(uint32_t file, std::string& out) {
+    const scan::FileEntry& f = m_r.files->files[file];
+    const std::string_view dir = prefix(f.dir);
+    uint8_t& plain = m_plain[f.dir];
+    if (plain == k_unknown) plain = report::is_plain_json_path(dir) ? k_yes : k_no;
+    const std::string_view name = m_r.files->paths.name(f.name);
+    if (plain == k_no || !report::is_plain_json_path(name)) return false;
+    out += '"';
+    out.append(dir);
+    out.append(name);
+    out += '"';
+    return true;
+  }
+
+private:
+  static constexpr uint64_t k_unset = UINT64_MAX;
+  static constexpr uint8_t k_unknown = 0, k_yes = 1, k_no = 2;
+
+  std::string_view prefix(uint32_t dir) {
+    if (m_begin[dir] == k_unset) build(dir);
+    return std::string_view(m_text).substr(m_begin[dir], m_end[dir] - m_begin[dir]);
+  }
+
+  // Builds the prefixes of `dir` and of its ancestors that lack one (iteratively: no recursion
+  // depth limit on deep trees).
+  void build(uint32_t dir) {
+    const scan::PathArena& paths = m_r.files->paths;
+    std::vector<uint32_t> chain; // dir and its unbuilt ancestors, bottom-up
+    for (uint32_t d = dir; d != scan::k_no_dir && m_begin[d] == k_unset; d = paths.dir(d).parent)
+      chain.push_back(d);
+    for (size_t k = chain.size(); k-- > 0;) {
+      const uint32_t d = chain[k];
+      const uint32_t parent = paths.dir(d).parent;
+      const uint64_t begin = m_text.size();
+      if (parent == scan::k_no_dir) {
+        const std::string& display = m_r.roots->roots()[paths.dir(d).root].display;
+        m_text.append(display);
+        if (display != "/") m_text += '/';
+      } else {
+        const std::string_view above = prefix(parent); // built: it is higher in the chain or was before
+        const std::string copy(above); // m_text may reallocate while appending to itself
+        m_text.append(copy);
+        m_text.append(paths.name(paths.dir(d).name));
+        m_text += '/';
+      }
+      m_begin[d] = begin;
+      m_end[d] = m_text.size();
+    }
+  }
+
+  const DupesReport& m_r;
+  std::vector<uint64_t> m_begin;
+  std::vector<uint64_t> m_end;
+  std::vector<uint8_t> m_plain; // per directory: k_unknown, or whether its prefix is plain JSON
+  std::string m_text;
+};
 
 std::string hex(const content::Digest128& d) { return fmt::format("{:016x}{:016x}", d.high, d.low); }
 
@@ -95,6 +147,7 @@ std::string render_dupes_text(const DupesReport& r, const DupesTextOptions& opti
       out += fmt::format("  ... {} more identical trees (--top 0 lists all)\n", dirs.size() - options.top);
     out += "\n";
   }
+  DisplayPaths display(r);
   report::Table table({{"reclaimable", report::Align::right},
                        {"size", report::Align::right},
                        {"copies", report::Align::right},
@@ -105,7 +158,7 @@ std::string render_dupes_text(const DupesReport& r, const DupesTextOptions& opti
     if (options.top != 0 && shown++ >= options.top) break;
     table.add_row({bytes(g.reclaimable_bytes), bytes(g.size), util::format_count(g.files.size()),
                    util::format_count(g.already_shared),
-                   util::escape_for_terminal(file_path(r, g.files[0]))});
+                   util::escape_for_terminal(display.path(g.files[0]))});
   }
   if (!r.dupes->groups.empty()) {
     out += "Duplicate groups (largest savings first):\n" + table.render();
@@ -132,7 +185,7 @@ std::string render_dupes_text(const DupesReport& r, const DupesTextOptions& opti
 
 namespace {
 
-nlohmann::ordered_json group_to_json(const DupesReport& r, const DuplicateGroup& g) {
+nlohmann::ordered_json group_to_json(DisplayPaths& display, const DuplicateGroup& g) {
   nlohmann::ordered_json j;
   j["size"] = g.size;
   j["duplicate_bytes"] = g.duplicate_bytes;
@@ -142,7 +195,7 @@ nlohmann::ordered_json group_to_json(const DupesReport& r, const DuplicateGroup&
   j["held_by_snapshots_bytes"] = g.held_bytes_total;
   j["hash"] = hex(g.digest);
   auto& paths = j["paths"] = nlohmann::ordered_json::array();
-  for (uint32_t f : g.files) paths.push_back(report::path_to_json(file_path(r, f)));
+  for (uint32_t f : g.files) paths.push_back(report::path_to_json(display.path(f)));
   return j;
 }
 
@@ -157,7 +210,7 @@ void append_indented(std::string& out, std::string_view text, std::string_view i
 // Appends group_to_json(r, g) as dump(2) prints it at depth 2 of the document, without
 // building the JSON tree (0.8 s of 3.9 s on a 400 k-path corpus): numbers and plain strings
 // written directly, anything needing escapes or a non-UTF-8 path through nlohmann.
-void append_group_json(const DupesReport& r, const DuplicateGroup& g, std::string& out) {
+void append_group_json(DisplayPaths& display, const DuplicateGroup& g, std::string& out) {
   out += fmt::format(
       "{{\n      \"size\": {},\n      \"duplicate_bytes\": {},\n      \"reclaimable_bytes\": {},"
       "\n      \"already_shared\": {},\n      \"inline_files\": {},\n      \"held_by_snapshots_bytes\": {},"
@@ -169,12 +222,8 @@ void append_group_json(const DupesReport& r, const DuplicateGroup& g, std::strin
   for (uint32_t f : g.files) {
     out += first ? "\n        " : ",\n        ";
     first = false;
-    assign_file_path(r, f, path);
-    if (report::is_plain_json_path(path)) {
-      out += '"';
-      out += path;
-      out += '"';
-    } else {
+    if (!display.append_plain_json(f, out)) {
+      display.assign(f, path);
       append_indented(out,
                       report::path_to_json(path).dump(
                           2, ' ', false, nlohmann::ordered_json::error_handler_t::replace),
@@ -206,11 +255,12 @@ void write_dupes_json(const DupesReport& r, nlohmann::ordered_json doc, std::FIL
     std::fputs("[\n", out);
     bool first = true;
     std::string buffer;
+    DisplayPaths display(r);
     for (const DuplicateGroup& g : r.dupes->groups) {
       // Elements of a top-level member's array sit at depth 2 (4 spaces), as in dump(2).
       buffer.assign(first ? "    " : ",\n    ");
       first = false;
-      append_group_json(r, g, buffer);
+      append_group_json(display, g, buffer);
       std::fwrite(buffer.data(), 1, buffer.size(), out);
     }
     std::fputs("\n  ]", out);
@@ -225,9 +275,10 @@ nlohmann::ordered_json dupes_to_json(const DupesReport& r, IncludeGroups groups_
   doc["roots"] = nlohmann::ordered_json::array();
   for (const auto& root : r.roots->roots()) doc["roots"].push_back(report::path_to_json(root.display));
   doc["min_size"] = r.min_size;
+  DisplayPaths display(r);
   auto& groups = doc["groups"] = nlohmann::ordered_json::array();
   if (groups_too == IncludeGroups::yes)
-    for (const DuplicateGroup& g : r.dupes->groups) groups.push_back(group_to_json(r, g));
+    for (const DuplicateGroup& g : r.dupes->groups) groups.push_back(group_to_json(display, g));
   auto& dirs = doc["identical_dirs"] = nlohmann::ordered_json::array();
   for (const IdenticalDirGroup& g : *r.dirs) {
     nlohmann::ordered_json j;
@@ -251,7 +302,7 @@ nlohmann::ordered_json dupes_to_json(const DupesReport& r, IncludeGroups groups_
   doc["notes"] = r.dupes->notes;
   auto& errors = doc["errors"] = nlohmann::ordered_json::array();
   for (const FileProblem& p : r.dupes->problems)
-    errors.push_back({{"path", report::path_to_json(file_path(r, p.file))},
+    errors.push_back({{"path", report::path_to_json(display.path(p.file))},
                       {"op", p.op},
                       {"error", p.err ? util::errno_text(p.err) : "changed while read"}});
   return doc;
@@ -259,12 +310,13 @@ nlohmann::ordered_json dupes_to_json(const DupesReport& r, IncludeGroups groups_
 
 std::string render_dupes_csv(const DupesReport& r) {
   std::string out = "group,size,reclaimable_bytes,hash,path\n";
+  DisplayPaths display(r);
   size_t gi = 0;
   for (const DuplicateGroup& g : r.dupes->groups) {
     ++gi;
     for (uint32_t f : g.files)
       out += fmt::format("{},{},{},{},{}\n", gi, g.size, g.reclaimable_bytes, hex(g.digest),
-                         csv_field(file_path(r, f)));
+                         csv_field(display.path(f)));
   }
   return out;
 }

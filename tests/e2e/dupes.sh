@@ -125,6 +125,23 @@ line" "$(json '.groups[0].paths[] | strings | select(test("new"))' <<<"$out")" "
   assert_contains "$out" "\"$d/with,comma\"" "CSV quoting"
   out=$("$WSDEDUP" dupes "$d")
   assert_contains "$out" 'bad\xff' "escaped in human output"
+  # A plain name below an odd directory, and one 80 levels deep: the report builds each
+  # directory's prefix once (and tests it for JSON escapes once), so both must still come out
+  # whole.
+  local odd deep=$d/deep
+  odd="$d/$(printf 'dir\xfe')"
+  mkdir -p "$odd"
+  cp "$d/with,comma" "$odd/plain"
+  for _ in $(seq 80); do deep=$deep/d; done
+  mkdir -p "$deep"
+  cp "$d/with,comma" "$deep/plain"
+  out=$("$WSDEDUP" dupes "$d" --json --no-catalog)
+  assert_eq "$(printf '%s/plain' "$odd" | base64 -w0)" \
+    "$(json '.groups[0].paths[] | objects | .bytes_b64' <<<"$out" | grep -v "$(printf '%s/bad\xff' "$d" | base64 -w0)")" \
+    "bytes_b64 path of a plain name in an odd directory"
+  assert_eq "$deep/plain" "$(json '.groups[0].paths[] | strings | select(endswith("d/plain"))' <<<"$out")" "80-level path"
+  out=$("$WSDEDUP" dupes "$d" --csv --no-catalog)
+  assert_contains "$out" ",$deep/plain" "80-level path in CSV"
 }
 
 test_unreadable_file_is_reported() {
