@@ -2,6 +2,7 @@
 
 #include "content/cached_hashes.hpp"
 #include "dupes/listed_opener.hpp"
+#include "catalog/result_memo.hpp"
 #include "fs/btrfs_inline.hpp"
 
 #include <algorithm>
@@ -12,6 +13,7 @@
 #include <linux/fiemap.h>
 #include <map>
 #include <memory>
+#include <optional>
 #include <malloc.h>
 #include <thread>
 
@@ -122,10 +124,31 @@ void note_held_elsewhere(const DuplicateGroup& group, const uint32_t* shares, co
 
 // Asks the btrfs subvolume tree whether a small file is stored inline (at a third of
 // FIEMAP's cost), shared by the threads of one pass until the search is refused (EPERM: no
-// CAP_SYS_ADMIN; then every caller falls back to FIEMAP).
+// CAP_SYS_ADMIN; then every caller falls back to FIEMAP). With a catalog it also remembers
+// the answer "inline" (rows of kind k_inline_kind, no value): btrfs chooses inline storage
+// when it writes a small file back and leaves it until the file is written or truncated
+// again, which changes its ctime, so a fresh row (catalog::row_is_fresh) answers without a
+// search -- a dedupe re-run otherwise asks again about each of the corpus's 320k inline
+// files. Only "inline" is stored: "not inline" may be a file not written back yet. A stale
+// row could only keep a file from being shared, never change one.
 class InlineProbe {
 public:
-  InlineProbe(const fs::RootSet& roots, const std::vector<fs::FsKind>& kinds) : m_roots(roots), m_kinds(kinds) {}
+  /// `asked`: the files (FileList indexes) the pass may ask about, whose rows are loaded.
+  InlineProbe(const fs::RootSet& roots, const std::vector<fs::FsKind>& kinds, const scan::FileList& list,
+              catalog::Catalog* catalog, std::span<const uint32_t> asked)
+      : m_roots(roots), m_kinds(kinds), m_list(list), m_catalog(catalog) {
+    if (m_catalog == nullptr || std::find(kinds.begin(), kinds.end(), fs::FsKind::btrfs) == kinds.end()) return;
+    m_ids.emplace(roots);
+    std::vector<std::pair<uint64_t, uint64_t>> keys;
+    for (uint32_t file : asked) {
+      const scan::FileEntry& f = list.files[file];
+      if (applies(f.root, f.st.dev, f.st.size)) keys.emplace_back(m_ids->of(f.st.dev), f.st.ino);
+    }
+    if (keys.empty()) return;
+    std::sort(keys.begin(), keys.end());
+    keys.erase(std::unique(keys.begin(), keys.end()), keys.end());
+    m_rows = m_catalog->load(std::string(k_inline_kind), "", &keys);
+  }
 
   /// Worth asking: a small file on a btrfs root, of the root's own subvolume (the question
   /// may go through the file's directory, and an inode number means nothing in another tree).
@@ -134,16 +157,39 @@ public:
            m_allowed.load(std::memory_order_relaxed);
   }
 
-  /// True only when the tree says so for certain; `fd` is the file or its directory.
-  bool is_inline(int fd, uint64_t ino, uint64_t size) {
-    const auto in_tree = fs::btrfs_is_inline(fd, ino, size);
+  /// True when a fresh catalog row says list file `file` is inline (no search needed).
+  bool known_inline(uint32_t file) const {
+    if (!m_ids) return false;
+    const scan::FileEntry& f = m_list.files[file];
+    return m_rows.find(catalog::FileIdentity::of(m_ids->of(f.st.dev), f.st)).has_value();
+  }
+
+  /// True only when a fresh row or the tree says so for certain; `fd` is list file `file`
+  /// or its directory. A "yes" from the tree is stored in the catalog.
+  bool is_inline(int fd, uint32_t file) {
+    if (known_inline(file)) return true;
+    const scan::FileEntry& f = m_list.files[file];
+    const int64_t asked_ns = catalog::wall_clock_ns(); // the row's answer dates from before the search
+    const auto in_tree = fs::btrfs_is_inline(fd, f.st.ino, f.st.size);
     if (!in_tree && in_tree.error() == EPERM) m_allowed.store(false, std::memory_order_relaxed);
-    return in_tree && *in_tree;
+    if (!in_tree || !*in_tree) return false;
+    if (m_ids) {
+      catalog::Row row;
+      row.id = catalog::FileIdentity::of(m_ids->of(f.st.dev), f.st);
+      row.computed_ns = asked_ns;
+      m_catalog->put(std::string(k_inline_kind), "", std::move(row),
+                     m_ids->stored_path(f.root, f.st.dev, m_list.rel_path(f)));
+    }
+    return true;
   }
 
 private:
   const fs::RootSet& m_roots;
   const std::vector<fs::FsKind>& m_kinds;
+  const scan::FileList& m_list;
+  catalog::Catalog* m_catalog;
+  std::optional<catalog::FilesystemIds> m_ids; // set when rows are read and written
+  catalog::Catalog::Snapshot m_rows;
   std::atomic<bool> m_allowed{true};
 };
 
@@ -166,8 +212,12 @@ void check_sharing(const fs::RootSet& roots, const scan::FileList& list, ListedO
     }
     const scan::FileEntry& f = list.files[group.files[m]];
     if (probe.applies(f.root, f.st.dev, f.st.size)) {
-      auto dir = opener.directory_of(group.files[m]);
-      if (dir && probe.is_inline(*dir, f.st.ino, f.st.size)) { // no extent another member could share
+      bool in_tree = probe.known_inline(group.files[m]);
+      if (!in_tree) {
+        auto dir = opener.directory_of(group.files[m]);
+        in_tree = dir && probe.is_inline(*dir, group.files[m]);
+      }
+      if (in_tree) { // no extent another member could share
         inline_extent[m] = 1;
         checks++;
         continue;
@@ -275,23 +325,28 @@ DuplicateSet find_duplicates(const fs::RootSet& roots, const scan::FileList& lis
     kinds.push_back(fs::fs_kind(r.fd.get()));
     can_share.push_back(fs::fs_can_share_extents(kinds.back()) ? 1 : 0);
   }
-  InlineProbe probe(roots, kinds);
+  const bool hinting =
+      options.check_sharing == CheckSharing::yes && std::find(can_share.begin(), can_share.end(), 1) != can_share.end();
+  const bool skipping = options.inline_files == InlineFiles::leave_unread &&
+                        std::find(kinds.begin(), kinds.end(), fs::FsKind::btrfs) != kinds.end();
+  InlineProbe probe(roots, kinds, list, options.catalog,
+                    hinting || skipping ? std::span<const uint32_t>(candidates) : std::span<const uint32_t>());
   std::function<void(const content::FileJob&, int)> take_hint;
-  if (options.check_sharing == CheckSharing::yes && std::find(can_share.begin(), can_share.end(), 1) != can_share.end()) {
+  if (hinting) {
     hints.assign(candidates.size(), k_extents_unknown); // each reader thread writes only its jobs' bytes
     // btrfs: most small files are inline, which the tree tells; FIEMAP for the rest.
     take_hint = [&](const content::FileJob& job, int fd) {
       if (can_share[job.root] == 0) return;
-      const bool in_tree = probe.applies(job.root, job.dev, job.size) && probe.is_inline(fd, job.ino, job.size);
+      const bool in_tree =
+          probe.applies(job.root, job.dev, job.size) && probe.is_inline(fd, candidates[job.id]);
       hints[job.id] = in_tree ? k_extents_inline : extent_hint(fd);
     };
   }
   // Dedupe: a btrfs inline file is asked about through its directory, and left unopened.
   std::function<bool(const content::FileJob&, int)> skip_inline;
-  if (options.inline_files == InlineFiles::leave_unread &&
-      std::find(kinds.begin(), kinds.end(), fs::FsKind::btrfs) != kinds.end()) {
+  if (skipping) {
     skip_inline = [&](const content::FileJob& job, int dir_fd) {
-      return probe.applies(job.root, job.dev, job.size) && probe.is_inline(dir_fd, job.ino, job.size);
+      return probe.applies(job.root, job.dev, job.size) && probe.is_inline(dir_fd, candidates[job.id]);
     };
   }
   const uint64_t small_limit = 2 * options.partial_bytes;
@@ -433,7 +488,13 @@ void confirm_groups(const fs::RootSet& roots, const scan::FileList& list, const 
   const auto start = Clock::now();
   std::vector<fs::FsKind> kinds;
   for (const auto& r : roots.roots()) kinds.push_back(fs::fs_kind(r.fd.get()));
-  InlineProbe probe(roots, kinds);
+  // Rows for the members the read pass told nothing about (catalog and memo hits).
+  std::vector<uint32_t> unhinted;
+  if (options.check_sharing == CheckSharing::yes)
+    for (size_t k = 0; k < out.members.size(); ++k)
+      if (out.member_hints.empty() || out.member_hints[k] == k_extents_unknown) unhinted.push_back(out.members[k]);
+  InlineProbe probe(roots, kinds, list, options.catalog, unhinted);
+  release(unhinted);
   // Groups in path order of their first member: members of consecutive groups then sit in
   // the same directories (one package's files across workspaces), which the opener caches.
   std::vector<uint32_t> by_path(out.groups.size());

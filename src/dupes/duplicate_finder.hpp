@@ -24,6 +24,9 @@
 
 namespace wsd::dupes {
 
+/// The catalog kind of the rows that say "stored inline in btrfs metadata" (no value).
+inline constexpr std::string_view k_inline_kind = "btrfs-inline";
+
 /// Whether to look at physical extents to find files that already share storage.
 enum class CheckSharing : uint8_t { no, yes };
 enum class InlineFiles : uint8_t { read, leave_unread };

@@ -142,9 +142,55 @@ test_inline_files_left_unread() {
   assert_eq "$before" "$(content_hashes "$mnt/t")" "every file reads the same bytes"
 }
 
+# The catalog remembers which files btrfs stores inline: a re-run asks the tree about none of
+# them, and a file whose storage changed (new ctime, same size and inode) is asked again.
+test_inline_rows_answer_a_rerun() {
+  local mnt=$TESTDIR/inline-rows
+  mount_image btrfs 200M "$mnt"
+  mkdir "$mnt/t"
+  head -c 1000 /dev/urandom >"$mnt/t/small"
+  local f
+  for f in small-2 small-3; do cp --reflink=never "$mnt/t/small" "$mnt/t/$f"; done
+  head -c 3000 /dev/urandom >"$mnt/t/regular"
+  cp --reflink=never "$mnt/t/regular" "$mnt/t/regular-2"
+  sync
+  sleep 2.1 # rows are trusted only 2 s after the files' last change
+  local db=$TESTDIR/inline-rows.db out=$TESTDIR/inline-rows.json
+  "$WSDEDUP" dedupe --audit-log "$TESTDIR/audit.jsonl" --json --catalog "$db" "$mnt/t" >"$out" || fail "first dedupe"
+  assert_eq 3 "$(json .total.inline_files "$out")" "three inline copies"
+  assert_eq 1 "$(json .total.files_shared "$out")" "regular-2 shared"
+  assert_eq 3 "$("$WSDEDUP" catalog stats --catalog "$db" --json | json '.rows_by_kind["btrfs-inline "]')" \
+    "one btrfs-inline row per inline file"
+  ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0 strace -f -qq -e trace=ioctl -o "$TESTDIR/rows.strace" \
+    "$WSDEDUP" dedupe --audit-log "$TESTDIR/audit.jsonl" --json --catalog "$db" "$mnt/t" >"$out" || fail "re-run"
+  assert_eq 3 "$(json .total.inline_files "$out")" "the re-run counts the same inline files"
+  local ino searched=""
+  for f in small small-2 small-3; do
+    ino=$(stat -c %i "$mnt/t/$f")
+    grep -q "TREE_SEARCH_V2, {key={tree_id=0, min_objectid=$ino," "$TESTDIR/rows.strace" && searched+=" $f"
+  done
+  assert_eq "" "$searched" "inline files the re-run asked the tree about (their rows unused)"
+  grep -q TREE_SEARCH_V2 "$TESTDIR/rows.strace" || fail "the strace saw the tree asked about the 3000-byte files"
+  # small-2 gets a regular extent holding the same 1000 bytes, its mtime set back: only its
+  # ctime tells its row is stale. small-4, a new regular copy, can then share with it.
+  touch -r "$mnt/t/small-2" "$TESTDIR/small-2.times" # its mtime to the nanosecond
+  for f in small-2 small-4; do
+    { cat "$mnt/t/small"; head -c 8000 /dev/zero; } >"$mnt/t/$f"; sync; truncate -s 1000 "$mnt/t/$f"
+  done
+  touch -r "$TESTDIR/small-2.times" "$mnt/t/small-2"
+  sync
+  local before; before=$(content_hashes "$mnt/t")
+  "$WSDEDUP" dedupe --audit-log "$TESTDIR/audit.jsonl" --json --catalog "$db" "$mnt/t" >"$out" || fail "dedupe after the change"
+  assert_eq 2 "$(json .total.inline_files "$out")" "small and small-3 still inline"
+  assert_eq 1 "$(json .total.files_shared "$out")" "small-4 shared with small-2 (its stale row not trusted)"
+  [[ $(shared_extents "$mnt/t/small-4") -gt 0 ]] || fail "small-4 shares its extent"
+  assert_eq "$before" "$(content_hashes "$mnt/t")" "every file reads the same bytes"
+}
+
 run_test test_btrfs
 run_test test_xfs
 run_test test_auto_on_ext4_changes_nothing
 run_test test_threads_same_result
 run_test test_inline_files_left_unread
+run_test test_inline_rows_answer_a_rerun
 finish
