@@ -3,12 +3,14 @@
 #include "content/cached_hashes.hpp"
 #include "dupes/listed_opener.hpp"
 #include "catalog/result_memo.hpp"
+#include "fs/btrfs_extents.hpp"
 #include "fs/btrfs_inline.hpp"
 
 #include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <chrono>
+#include <cstdlib>
 #include <functional>
 #include <linux/fiemap.h>
 #include <map>
@@ -35,16 +37,17 @@ double seconds_since(Clock::time_point start) {
 }
 
 // What the read pass learnt of a candidate's extents (DuplicateSet::member_hints).
-constexpr uint8_t k_extents_unknown = 0; // not looked at, or shares something: FIEMAP again
+constexpr uint8_t k_extents_unknown = 0; // not looked at (not read: a catalog or memo hit)
 constexpr uint8_t k_extents_private = 1; // no extent flagged SHARED: shares storage with nothing
 constexpr uint8_t k_extents_inline = 2;  // stored inline in metadata
+constexpr uint8_t k_extents_shared = 3;  // read, and shares something (or FIEMAP failed): FIEMAP again
 
 // The hint for the open file `fd`, from its extents' flags.
 uint8_t extent_hint(int fd) {
   const auto flags = fs::read_extent_flags(fd, fs::SyncFirst::yes); // files may be freshly written
-  if (!flags) return k_extents_unknown; // e.g. no FIEMAP: the check says so
+  if (!flags) return k_extents_shared; // e.g. no FIEMAP: the check says so
   if (flags->any & FIEMAP_EXTENT_DATA_INLINE) return k_extents_inline;
-  if (flags->any & (FIEMAP_EXTENT_SHARED | FIEMAP_EXTENT_UNKNOWN | FIEMAP_EXTENT_DELALLOC)) return k_extents_unknown;
+  if (flags->any & (FIEMAP_EXTENT_SHARED | FIEMAP_EXTENT_UNKNOWN | FIEMAP_EXTENT_DELALLOC)) return k_extents_shared;
   return k_extents_private;
 }
 
@@ -157,6 +160,33 @@ public:
            m_allowed.load(std::memory_order_relaxed);
   }
 
+  /// Whether every member of `group` may be mapped from the tree (btrfs_tree_extents): none
+  /// was read with a SHARED extent this run (those are compared by FIEMAP, as their hint
+  /// was), all are on the root's own subvolume, and none changed in the last minute, so no
+  /// data of theirs is still waiting for writeback (the tree has no extent for it yet).
+  bool maps_from_tree(const DuplicateGroup& group, const uint8_t* hints, int64_t now_ns) const {
+    if (!m_tree_allowed.load(std::memory_order_relaxed)) return false;
+    for (size_t m = 0; m < group.files.size(); ++m) {
+      const scan::FileEntry& f = m_list.files[group.files[m]];
+      if (m_kinds[f.root] != fs::FsKind::btrfs || f.st.dev != m_roots[f.root].st.dev) return false;
+      if (hints != nullptr && hints[m] == k_extents_shared) return false;
+      if (std::max(f.st.mtime_ns, f.st.ctime_ns) > now_ns - m_written_back_ns) return false;
+    }
+    return true;
+  }
+
+  /// The extents of list file `file` from the tree (asked through its root, on the same
+  /// subvolume); nullopt when the search failed (after EPERM, maps_from_tree says no).
+  std::optional<std::vector<fs::Extent>> tree_extents(uint32_t file) {
+    const scan::FileEntry& f = m_list.files[file];
+    auto ext = fs::btrfs_tree_extents(m_roots[f.root].fd.get(), f.st.ino);
+    if (!ext) {
+      if (ext.error() == EPERM) m_tree_allowed.store(false, std::memory_order_relaxed);
+      return std::nullopt;
+    }
+    return std::move(*ext);
+  }
+
   /// True when a fresh catalog row says list file `file` is inline (no search needed).
   bool known_inline(uint32_t file) const {
     if (!m_ids) return false;
@@ -191,21 +221,70 @@ private:
   std::optional<catalog::FilesystemIds> m_ids; // set when rows are read and written
   catalog::Catalog::Snapshot m_rows;
   std::atomic<bool> m_allowed{true};
+  std::atomic<bool> m_tree_allowed{true};
+  int64_t m_written_back_ns = written_back_ns();
+
+  // How long after its last change a file's data is taken as written back: dirty data is
+  // written back within 30 s by default (vm.dirty_expire_centisecs), so twice that, unless
+  // $WSDEDUP_WRITEBACK_SECONDS says otherwise (a host with a longer expiry; tests).
+  static int64_t written_back_ns() {
+    int64_t seconds = 60;
+    if (const char* env = std::getenv("WSDEDUP_WRITEBACK_SECONDS"); env != nullptr && *env != '\0') {
+      char* end = nullptr;
+      const long long v = std::strtoll(env, &end, 10);
+      if (*end == '\0' && v >= 0 && v < 1'000'000) seconds = v;
+    }
+    return seconds * 1'000'000'000;
+  }
 };
 
 // Marks members that already share physical extents with an earlier member: `shares` and
 // `inline_extent` are the group's writable per-member arrays (DuplicateSet's storage).
 // Members without a hint (their hash came from the catalog or a memo: not read) are asked
-// `probe` through their directory before being opened for FIEMAP.
+// `probe` through their directory before being opened for FIEMAP. A group that
+// probe.maps_from_tree is mapped from the subvolume tree instead (a re-run over a deduplicated
+// tree: no open, no back-reference walk); only its members left sharing with no earlier one
+// are then asked FIEMAP, for the SHARED flags that say what else holds their extents.
 void check_sharing(const fs::RootSet& roots, const scan::FileList& list, ListedOpener& opener,
                    const DuplicateGroup& group, const uint8_t* hints, uint32_t* shares,
                    uint8_t* inline_extent, std::vector<FileProblem>& problems,
                    std::vector<std::string>& notes, std::vector<std::pair<uint32_t, uint64_t>>& held,
-                   uint64_t& checks, InlineProbe& probe) {
+                   uint64_t& checks, InlineProbe& probe, int64_t now_ns) {
   std::vector<std::vector<fs::Extent>> extents(group.files.size());
+  const bool by_tree = probe.maps_from_tree(group, hints, now_ns);
+  std::vector<uint8_t> from_tree(by_tree ? group.files.size() : 0, 0);
+  // FIEMAP of member m (SHARED flags and all); false when it failed (recorded) or the
+  // filesystem has none (`stop`: noted, nothing more to learn for the group).
+  bool stop = false;
+  auto fiemap = [&](size_t m) {
+    const scan::FileEntry& f = list.files[group.files[m]];
+    auto fd = opener.open(group.files[m]);
+    if (!fd) {
+      problems.push_back({group.files[m], "open", fd.error()});
+      return false;
+    }
+    auto ext = fs::read_extents(fd->get(), fs::SyncFirst::yes); // files may be freshly written
+    checks++;
+    if (!ext) {
+      if (ext.error() == EOPNOTSUPP || ext.error() == ENOTTY) {
+        const std::string note = fmt::format(
+            "{}: no FIEMAP on this filesystem, so storage already shared between files "
+            "cannot be told apart from savings",
+            roots.display_path(f.root, ""));
+        if (std::find(notes.begin(), notes.end(), note) == notes.end()) notes.push_back(note);
+        stop = true;
+        return false;
+      }
+      problems.push_back({group.files[m], "fiemap", ext.error()});
+      return false;
+    }
+    inline_extent[m] = fs::has_inline_extent(*ext) ? 1 : 0;
+    extents[m] = std::move(*ext);
+    return true;
+  };
   for (size_t m = 0; m < group.files.size(); ++m) {
     // Known from the read (a member sharing nothing needs no list: it cannot match another).
-    if (hints != nullptr && hints[m] != k_extents_unknown) {
+    if (hints != nullptr && hints[m] != k_extents_unknown && hints[m] != k_extents_shared) {
       inline_extent[m] = hints[m] == k_extents_inline ? 1 : 0;
       checks++;
       continue;
@@ -223,27 +302,16 @@ void check_sharing(const fs::RootSet& roots, const scan::FileList& list, ListedO
         continue;
       }
     }
-    auto fd = opener.open(group.files[m]);
-    if (!fd) {
-      problems.push_back({group.files[m], "open", fd.error()});
-      continue;
-    }
-    auto ext = fs::read_extents(fd->get(), fs::SyncFirst::yes); // files may be freshly written
-    checks++;
-    if (!ext) {
-      if (ext.error() == EOPNOTSUPP || ext.error() == ENOTTY) {
-        const std::string note = fmt::format(
-            "{}: no FIEMAP on this filesystem, so storage already shared between files "
-            "cannot be told apart from savings",
-            roots.display_path(f.root, ""));
-        if (std::find(notes.begin(), notes.end(), note) == notes.end()) notes.push_back(note);
-        return;
+    if (by_tree) {
+      if (auto ext = probe.tree_extents(group.files[m])) {
+        inline_extent[m] = fs::has_inline_extent(*ext) ? 1 : 0;
+        extents[m] = std::move(*ext);
+        from_tree[m] = 1;
+        checks++;
+        continue;
       }
-      problems.push_back({group.files[m], "fiemap", ext.error()});
-      continue;
     }
-    inline_extent[m] = fs::has_inline_extent(*ext) ? 1 : 0;
-    extents[m] = std::move(*ext);
+    if (!fiemap(m) && stop) return;
   }
   for (size_t m = 1; m < group.files.size(); ++m) {
     for (size_t k = 0; k < m; ++k) {
@@ -253,6 +321,11 @@ void check_sharing(const fs::RootSet& roots, const scan::FileList& list, ListedO
         break;
       }
     }
+  }
+  // The tree knows no SHARED flag: members that would free storage get FIEMAP's map.
+  for (size_t m = 1; m < from_tree.size(); ++m) {
+    if (from_tree[m] == 0 || shares[m] != m || inline_extent[m] != 0) continue;
+    if (!fiemap(m) && stop) return;
   }
   note_held_elsewhere(group, shares, inline_extent, extents, held);
 }
@@ -533,6 +606,7 @@ void confirm_groups(const fs::RootSet& roots, const scan::FileList& list, const 
       slices[t].end = at;
     }
   }
+  const int64_t now_ns = catalog::wall_clock_ns();
   auto check_slice = [&](Slice& slice) {
     ListedOpener opener(roots, list, options.cross_fs, 256);
     for (size_t k = slice.begin; k < slice.end; ++k) {
@@ -544,7 +618,7 @@ void confirm_groups(const fs::RootSet& roots, const scan::FileList& list, const 
       for (uint32_t m = 0; m < g.files.size(); ++m) shares[m] = m;
       const uint8_t* hints = out.member_hints.empty() ? nullptr : out.member_hints.data() + offset;
       check_sharing(roots, list, opener, g, hints, shares, inline_extent, slice.problems, slice.notes, slice.held,
-                    slice.checks, probe);
+                    slice.checks, probe, now_ns);
       g.shares_with = std::span<const uint32_t>(shares, g.files.size());
       g.inline_extent = std::span<const uint8_t>(inline_extent, g.files.size());
     }

@@ -187,10 +187,57 @@ test_inline_rows_answer_a_rerun() {
   assert_eq "$before" "$(content_hashes "$mnt/t")" "every file reads the same bytes"
 }
 
+# A re-run maps members it did not read (catalog hits) from the btrfs tree, without opening
+# them, once their data is surely written back (WSDEDUP_WRITEBACK_SECONDS, 60 by default);
+# the tree is read afresh each time, so a copy unshared by defragmentation (no ctime change)
+# is seen and shared again.
+test_rerun_maps_members_from_the_tree() {
+  local mnt=$TESTDIR/tree-map
+  mount_image btrfs 300M "$mnt"
+  mkdir "$mnt/t"
+  head -c 300000 /dev/urandom >"$mnt/t/a"
+  local f
+  for f in b c; do cp --reflink=never "$mnt/t/a" "$mnt/t/$f"; done
+  sync
+  sleep 2.1 # rows are trusted only 2 s after the files' last change
+  local db=$TESTDIR/tree-map.db out=$TESTDIR/tree-map.json
+  "$WSDEDUP" dedupe --audit-log "$TESTDIR/audit.jsonl" --json --catalog "$db" "$mnt/t" >"$out" || fail "first dedupe"
+  assert_eq 2 "$(json .total.files_shared "$out")" "b and c shared"
+  cp --reflink=never "$mnt/t/a" "$mnt/t/e"; sync
+  local before; before=$(content_hashes "$mnt/t")
+  opened() { # strace file -> the names of b and c it saw opened
+    { grep -oE 'openat\([0-9A-Z_]+, "([^"]*/)?(b|c)"' "$1" | grep -oE '[bc]"$' | tr -d '"' | sort -u | tr '\n' ' '; } || true
+  }
+  # Changed within the last minute: b and c are opened for FIEMAP as before.
+  ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0 strace -f -qq -e trace=openat -o "$TESTDIR/fresh.strace" \
+    "$WSDEDUP" dedupe --audit-log "$TESTDIR/audit.jsonl" --json --catalog "$db" --dry-run "$mnt/t" >"$out" || fail "dry run"
+  assert_eq "2" "$(json .total.already_shared "$out")" "b and c already shared (FIEMAP)"
+  assert_eq "b c " "$(opened "$TESTDIR/fresh.strace")" "recent files opened for FIEMAP"
+  WSDEDUP_WRITEBACK_SECONDS=0 ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0 \
+    strace -f -qq -e trace=openat -o "$TESTDIR/tree.strace" \
+    "$WSDEDUP" dedupe --audit-log "$TESTDIR/audit.jsonl" --json --catalog "$db" "$mnt/t" >"$out" || fail "re-run"
+  assert_eq "2" "$(json .total.already_shared "$out")" "b and c already shared (tree)"
+  assert_eq "1" "$(json .total.files_shared "$out")" "the new copy e shared"
+  assert_eq "" "$(opened "$TESTDIR/tree.strace")" "b and c opened though the tree maps them"
+  [[ $(shared_extents "$mnt/t/e") -gt 0 ]] || fail "e shares its extent"
+  # Defragmenting c gives it extents of its own (some or all), and leaves its times alone.
+  local ctime; ctime=$(stat -c %Z "$mnt/t/c")
+  btrfs filesystem defragment -czstd "$mnt/t/c" >/dev/null; sync # -c: rewritten even as one extent
+  local unshared="filefrag -v $mnt/t/c | grep -E '^ *[0-9]+:' | grep -vc shared"
+  [[ $(eval "$unshared" || true) -gt 0 ]] || fail "defragmentation left c fully shared: this test proves nothing"
+  assert_eq "$ctime" "$(stat -c %Z "$mnt/t/c")" "defragmentation changed c's ctime: this test proves nothing"
+  WSDEDUP_WRITEBACK_SECONDS=0 "$WSDEDUP" dedupe --audit-log "$TESTDIR/audit.jsonl" --json --catalog "$db" "$mnt/t" >"$out" \
+    || fail "dedupe after defragment"
+  assert_eq "1" "$(json .total.files_shared "$out")" "c shared again"
+  assert_eq 0 "$(eval "$unshared" || true)" "extents of c left unshared"
+  assert_eq "$before" "$(content_hashes "$mnt/t")" "every file reads the same bytes"
+}
+
 run_test test_btrfs
 run_test test_xfs
 run_test test_auto_on_ext4_changes_nothing
 run_test test_threads_same_result
 run_test test_inline_files_left_unread
 run_test test_inline_rows_answer_a_rerun
+run_test test_rerun_maps_members_from_the_tree
 finish
