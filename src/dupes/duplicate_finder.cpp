@@ -125,19 +125,20 @@ void note_held_elsewhere(const DuplicateGroup& group, const uint32_t* shares, co
   }
 }
 
-// Asks the btrfs subvolume tree whether a small file is stored inline (at a third of
-// FIEMAP's cost), shared by the threads of one pass until the search is refused (EPERM: no
-// CAP_SYS_ADMIN; then every caller falls back to FIEMAP). With a catalog it also remembers
+// Asks the btrfs subvolume tree what FIEMAP would otherwise tell: whether a small file is
+// stored inline (at a third of FIEMAP's cost), and for groups nobody read this run, each
+// member's extent map (maps_from_tree). Shared by the threads of one pass until a search is
+// refused (EPERM: no CAP_SYS_ADMIN; then every caller falls back to FIEMAP). With a catalog it also remembers
 // the answer "inline" (rows of kind k_inline_kind, no value): btrfs chooses inline storage
 // when it writes a small file back and leaves it until the file is written or truncated
 // again, which changes its ctime, so a fresh row (catalog::row_is_fresh) answers without a
 // search -- a dedupe re-run otherwise asks again about each of the corpus's 320k inline
 // files. Only "inline" is stored: "not inline" may be a file not written back yet. A stale
 // row could only keep a file from being shared, never change one.
-class InlineProbe {
+class TreeProbe {
 public:
   /// `asked`: the files (FileList indexes) the pass may ask about, whose rows are loaded.
-  InlineProbe(const fs::RootSet& roots, const std::vector<fs::FsKind>& kinds, const scan::FileList& list,
+  TreeProbe(const fs::RootSet& roots, const std::vector<fs::FsKind>& kinds, const scan::FileList& list,
               catalog::Catalog* catalog, std::span<const uint32_t> asked)
       : m_roots(roots), m_kinds(kinds), m_list(list), m_catalog(catalog) {
     if (m_catalog == nullptr || std::find(kinds.begin(), kinds.end(), fs::FsKind::btrfs) == kinds.end()) return;
@@ -249,7 +250,7 @@ void check_sharing(const fs::RootSet& roots, const scan::FileList& list, ListedO
                    const DuplicateGroup& group, const uint8_t* hints, uint32_t* shares,
                    uint8_t* inline_extent, std::vector<FileProblem>& problems,
                    std::vector<std::string>& notes, std::vector<std::pair<uint32_t, uint64_t>>& held,
-                   uint64_t& checks, InlineProbe& probe, int64_t now_ns) {
+                   uint64_t& checks, TreeProbe& probe, int64_t now_ns) {
   std::vector<std::vector<fs::Extent>> extents(group.files.size());
   const bool by_tree = probe.maps_from_tree(group, hints, now_ns);
   std::vector<uint8_t> from_tree(by_tree ? group.files.size() : 0, 0);
@@ -402,7 +403,7 @@ DuplicateSet find_duplicates(const fs::RootSet& roots, const scan::FileList& lis
       options.check_sharing == CheckSharing::yes && std::find(can_share.begin(), can_share.end(), 1) != can_share.end();
   const bool skipping = options.inline_files == InlineFiles::leave_unread &&
                         std::find(kinds.begin(), kinds.end(), fs::FsKind::btrfs) != kinds.end();
-  InlineProbe probe(roots, kinds, list, options.catalog,
+  TreeProbe probe(roots, kinds, list, options.catalog,
                     hinting || skipping ? std::span<const uint32_t>(candidates) : std::span<const uint32_t>());
   std::function<void(const content::FileJob&, int)> take_hint;
   if (hinting) {
@@ -566,7 +567,7 @@ void confirm_groups(const fs::RootSet& roots, const scan::FileList& list, const 
   if (options.check_sharing == CheckSharing::yes)
     for (size_t k = 0; k < out.members.size(); ++k)
       if (out.member_hints.empty() || out.member_hints[k] == k_extents_unknown) unhinted.push_back(out.members[k]);
-  InlineProbe probe(roots, kinds, list, options.catalog, unhinted);
+  TreeProbe probe(roots, kinds, list, options.catalog, unhinted);
   release(unhinted);
   // Groups in path order of their first member: members of consecutive groups then sit in
   // the same directories (one package's files across workspaces), which the opener caches.

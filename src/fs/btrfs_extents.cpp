@@ -80,12 +80,11 @@ util::Result<std::vector<Extent>> btrfs_tree_extents(int fd, uint64_t ino) {
       const uint64_t disk = le64toh(item.disk_bytenr);
       if (disk == 0) continue; // a hole
       e.length = le64toh(item.num_bytes);
-      if (item.compression != 0) {
-        e.physical = disk;
-        e.flags |= FIEMAP_EXTENT_ENCODED;
-      } else {
-        e.physical = disk + le64toh(item.offset);
-      }
+      // item.offset is where the file's range starts inside the extent's uncompressed bytes:
+      // added for a compressed extent too (FIEMAP gives its start alone), so two files that
+      // map different parts of one compressed extent never look alike.
+      e.physical = disk + le64toh(item.offset);
+      if (item.compression != 0) e.flags |= FIEMAP_EXTENT_ENCODED;
       if (item.type == BTRFS_FILE_EXTENT_PREALLOC) e.flags |= FIEMAP_EXTENT_UNWRITTEN;
       append_merged(out, e);
     }

@@ -15,8 +15,9 @@ namespace wsd::fs {
 
 /// The extents of inode `ino` of the btrfs subvolume holding the open descriptor `fd` (the
 /// file itself, or anything on the same subvolume), in logical order, in FIEMAP's terms:
-/// physical = disk address of the file's first byte in the extent (the extent's start for
-/// a compressed one, flagged FIEMAP_EXTENT_ENCODED), holes left out, preallocated ranges
+/// physical = disk address of the extent plus the offset of the file's range in it (for a
+/// compressed extent, flagged FIEMAP_EXTENT_ENCODED, a key rather than an address: FIEMAP
+/// gives the extent's start), holes left out, preallocated ranges
 /// flagged FIEMAP_EXTENT_UNWRITTEN, inline data flagged FIEMAP_EXTENT_DATA_INLINE with
 /// physical 0, and neighbours contiguous on disk merged as FIEMAP merges them. Never sets
 /// FIEMAP_EXTENT_SHARED. Data not written back yet is missing: use it only for files that
