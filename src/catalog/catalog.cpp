@@ -10,6 +10,7 @@
 #include <chrono>
 #include <cstdlib>
 #include <cstring>
+#include <fcntl.h>
 #include <algorithm>
 #include <atomic>
 #include <filesystem>
@@ -1174,6 +1175,12 @@ std::string path_in_filesystem(int fd, uint64_t dev) {
   const std::string path(link, static_cast<size_t>(n));
   if (path[0] != '/' || path.ends_with(" (deleted)")) return {};
   std::ifstream in("/proc/self/mountinfo");
+  // The mount is found by its id where statx tells it (Linux 5.8): a btrfs file's st_dev is
+  // its subvolume's own anonymous device, never the one mountinfo lists for the mount.
+  std::string want_id;
+  struct statx sx {};
+  if (::statx(fd, "", AT_EMPTY_PATH, STATX_MNT_ID, &sx) == 0 && (sx.stx_mask & STATX_MNT_ID) != 0)
+    want_id = std::to_string(sx.stx_mnt_id);
   const std::string want = std::to_string(major(dev)) + ":" + std::to_string(minor(dev));
   std::string line, best_root, best_point;
   bool found = false;
@@ -1181,7 +1188,8 @@ std::string path_in_filesystem(int fd, uint64_t dev) {
     // id parent major:minor root mount-point ...
     std::istringstream fields(line);
     std::string id, parent, majmin, root, point;
-    if (!(fields >> id >> parent >> majmin >> root >> point) || majmin != want) continue;
+    if (!(fields >> id >> parent >> majmin >> root >> point)) continue;
+    if (want_id.empty() ? majmin != want : id != want_id) continue;
     root = unescape_mountinfo(root);
     point = unescape_mountinfo(point);
     if (!is_under(path, point) || (found && point.size() <= best_point.size())) continue;

@@ -185,6 +185,11 @@ test_inline_rows_answer_a_rerun() {
   assert_eq 1 "$(json .total.files_shared "$out")" "small-4 shared with small-2 (its stale row not trusted)"
   [[ $(shared_extents "$mnt/t/small-4") -gt 0 ]] || fail "small-4 shares its extent"
   assert_eq "$before" "$(content_hashes "$mnt/t")" "every file reads the same bytes"
+  # The rows store the files' paths like every row: `catalog prune` drops a deleted file's.
+  rm "$mnt/t/small-3"
+  "$WSDEDUP" catalog prune --catalog "$db" "$mnt/t" >/dev/null || fail "catalog prune"
+  assert_eq 2 "$("$WSDEDUP" catalog stats --catalog "$db" --json | json '.rows_by_kind["btrfs-inline "]')" \
+    "btrfs-inline rows after small-3 was deleted and the catalog pruned"
 }
 
 # A re-run maps members it did not read (catalog hits) from the btrfs tree, without opening
