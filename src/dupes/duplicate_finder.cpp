@@ -141,6 +141,7 @@ public:
   TreeProbe(const fs::RootSet& roots, const std::vector<fs::FsKind>& kinds, const scan::FileList& list,
               catalog::Catalog* catalog, std::span<const uint32_t> asked)
       : m_roots(roots), m_kinds(kinds), m_list(list), m_catalog(catalog) {
+    m_path_options.dir_path = [&list](uint32_t dir) { return list.paths.dir_path(dir); };
     if (m_catalog == nullptr || std::find(kinds.begin(), kinds.end(), fs::FsKind::btrfs) == kinds.end()) return;
     m_ids.emplace(roots);
     std::vector<std::pair<uint64_t, uint64_t>> keys;
@@ -208,16 +209,35 @@ public:
       catalog::Row row;
       row.id = catalog::FileIdentity::of(m_ids->of(f.st.dev), f.st);
       row.computed_ns = asked_ns;
-      m_catalog->put(std::string(k_inline_kind), "", std::move(row),
-                     m_ids->stored_path(f.root, f.st.dev, m_list.rel_path(f)));
+      m_catalog->put(std::string(k_inline_kind), "", std::move(row), stored_path(file));
     }
     return true;
   }
 
 private:
+  // The path a row of list file `file` stores, its directory's part built once per run of
+  // files in one directory by each thread (a first dedupe stores ~320k such rows).
+  std::string stored_path(uint32_t file) {
+    thread_local uint64_t owner = 0; // the probe whose paths `paths` builds (ids, not addresses: never reused)
+    thread_local std::optional<content::StoredPaths> paths;
+    if (owner != m_id) {
+      paths.emplace(*m_ids, m_path_options);
+      owner = m_id;
+    }
+    const scan::FileEntry& f = m_list.files[file];
+    return paths->of(content::FileJob::in_dir(file, f.root, f.dir, m_list.paths.name(f.name), f.st));
+  }
+
+  static uint64_t next_id() {
+    static std::atomic<uint64_t> last{0};
+    return last.fetch_add(1, std::memory_order_relaxed) + 1;
+  }
+
+  const uint64_t m_id = next_id();
   const fs::RootSet& m_roots;
   const std::vector<fs::FsKind>& m_kinds;
   const scan::FileList& m_list;
+  content::ReaderOptions m_path_options; // dir_path only, for StoredPaths
   catalog::Catalog* m_catalog;
   std::optional<catalog::FilesystemIds> m_ids; // set when rows are read and written
   catalog::Catalog::Snapshot m_rows;
