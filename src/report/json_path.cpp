@@ -13,9 +13,18 @@ nlohmann::ordered_json path_to_json(std::string_view path) {
 }
 
 bool is_plain_json_path(std::string_view path) {
-  return std::none_of(path.begin(), path.end(),
-                      [](char c) { return c == '"' || c == '\\' || static_cast<unsigned char>(c) < 0x20; }) &&
-         util::is_valid_utf8(path);
+  const auto needs_escape = [](unsigned char c) { return c == '"' || c == '\\' || c < 0x20; };
+  // Most paths are ASCII: one test per byte, and UTF-8 decoding only from the first byte
+  // above 0x7F (a sequence starts there, since everything before it is ASCII).
+  size_t i = 0;
+  for (; i < path.size(); ++i) {
+    const auto c = static_cast<unsigned char>(path[i]);
+    if (c >= 0x80) break;
+    if (needs_escape(c)) return false;
+  }
+  const std::string_view rest = path.substr(i);
+  return std::none_of(rest.begin(), rest.end(), [&](char c) { return needs_escape(static_cast<unsigned char>(c)); }) &&
+         util::is_valid_utf8(rest);
 }
 
 void append_path_json(std::string& out, std::string_view path) {

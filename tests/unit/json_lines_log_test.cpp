@@ -99,3 +99,14 @@ TEST(JsonLinesLog, MembersAndFastPathsRenderLikeTheJsonTree) {
     EXPECT_EQ(strip(a), strip(b)) << p;
   }
 }
+
+// The plain-path test scans the ASCII run byte by byte and decodes UTF-8 only after it:
+// escapes and bad bytes after a multi-byte character must still be found.
+TEST(JsonPath, PlainOnlyWithoutEscapesAndWithValidUtf8) {
+  for (const std::string p : {"", "ws/a.js", "caf\xc3\xa9/\xe2\x82\xac", "del\x7f", "\xc3\xa9"})
+    EXPECT_TRUE(report::is_plain_json_path(p)) << p;
+  for (const std::string p : {"q\"", "b\\", "n\nl", "\x01", "bad\xff", "\xc3\xa9\"", "\xc3\xa9/\x01",
+                              "\xc3\xa9\xff", "\xc3", "a\xe2\x82"})
+    EXPECT_FALSE(report::is_plain_json_path(p)) << p;
+  EXPECT_FALSE(report::is_plain_json_path(std::string("nul\0x", 5)));
+}
