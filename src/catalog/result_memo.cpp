@@ -51,6 +51,7 @@ struct FileRecord {
 struct TreeRecord {
   uint64_t dev;
   uint64_t ino;
+  int64_t ctime_ns; // a symlink retargeted on a reused inode number still differs here
   uint8_t type;
 };
 #pragma pack(pop)
@@ -95,7 +96,7 @@ std::string walk_signature(const scan::FileList& files, const FilesystemIds& ids
         dir_path = files.paths.dir_path(e.dir);
         last_dir = e.dir;
       }
-      const TreeRecord r{e.dev, e.ino, static_cast<uint8_t>(e.type)};
+      const TreeRecord r{e.dev, e.ino, e.ctime_ns, static_cast<uint8_t>(e.type)};
       h.add_value(r);
       h.add_string(dir_path);
       h.add_string(files.paths.name(e.name));

@@ -27,8 +27,9 @@
 
 namespace wsd::catalog {
 
-/// Whether a signature also covers FileList::tree_entries and every directory (for results
-/// that depend on the shape of the tree: identical directories).
+/// Whether a signature also covers FileList::tree_entries (device, inode, ctime, type, path)
+/// and every directory (for results that depend on the shape of the tree: identical
+/// directories, whose symlinks are compared by target).
 enum class TreeShape : uint8_t { no, yes };
 
 /// The walk's signature (16 bytes) for `files` as described above.

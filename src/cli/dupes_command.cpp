@@ -32,8 +32,9 @@ struct DupesArgs {
   bool no_dirs = false;
 };
 
-// Bump when the memo value's layout (or what a group means) changes.
-constexpr uint32_t k_dupes_memo_version = 1;
+// Bump when the memo value's layout (or what a group means) changes. 2: identical
+// directory trees stored too.
+constexpr uint32_t k_dupes_memo_version = 2;
 
 // The result-memo key: every option that changes the groups.
 std::string dupes_memo_key(const DupesArgs& args, uint64_t min_size) {
@@ -52,9 +53,27 @@ struct MemoGroup {
   uint32_t has_partial;
 };
 
-// The content-derived part of `set` (groups, digests, members); nullopt when some file could
-// not be read or checked (its next run must try again).
-std::optional<std::string> encode_dupes_memo(const dupes::DuplicateSet& set) {
+// One identical-directory group as a memo stores it (its directories' roots and paths follow).
+struct MemoDirGroup {
+  uint64_t logical_bytes;
+  uint64_t allocated_bytes;
+  uint64_t files;
+  uint64_t entries;
+  uint64_t dirs;
+};
+
+// What a memo stands for: the duplicate groups and the identical directory trees (these
+// depend only on the groups, the tree's shape and the symlinks' targets, all of which the
+// walk's signature covers).
+struct DupesMemo {
+  dupes::DuplicateSet set;
+  std::vector<dupes::IdenticalDirGroup> dirs;
+};
+
+// The content-derived part of `set` (groups, digests, members) and `dirs`; nullopt when some
+// file could not be read or checked (its next run must try again).
+std::optional<std::string> encode_dupes_memo(const dupes::DuplicateSet& set,
+                                             const std::vector<dupes::IdenticalDirGroup>& dirs) {
   if (!set.problems.empty()) return std::nullopt;
   catalog::MemoWriter w;
   std::vector<MemoGroup> groups;
@@ -68,18 +87,66 @@ std::optional<std::string> encode_dupes_memo(const dupes::DuplicateSet& set) {
   }
   w.put_vector(groups);
   w.put_vector(members);
+  std::vector<MemoDirGroup> dir_groups;
+  std::vector<uint32_t> dir_roots;
+  std::vector<uint64_t> path_ends; // end of each path in path_bytes
+  std::vector<char> path_bytes;
+  for (const dupes::IdenticalDirGroup& g : dirs) {
+    dir_groups.push_back({g.logical_bytes, g.allocated_bytes, g.files, g.entries, g.dirs.size()});
+    for (const dupes::DirRef& d : g.dirs) {
+      dir_roots.push_back(d.root);
+      path_bytes.insert(path_bytes.end(), d.rel_path.begin(), d.rel_path.end());
+      path_ends.push_back(path_bytes.size());
+    }
+  }
+  w.put_vector(dir_groups);
+  w.put_vector(dir_roots);
+  w.put_vector(path_ends);
+  w.put_vector(path_bytes);
   return w.take();
 }
 
-// The groups a memo value stands for, ready for dupes::confirm_groups; nullopt when the value
-// is malformed or does not fit `files`.
-std::optional<dupes::DuplicateSet> decode_dupes_memo(std::string_view value, size_t files) {
+// The identical directory groups of a memo value; false when malformed.
+bool decode_dir_groups(catalog::MemoReader& in, size_t roots, std::vector<dupes::IdenticalDirGroup>& out) {
+  std::vector<MemoDirGroup> dir_groups;
+  std::vector<uint32_t> dir_roots;
+  std::vector<uint64_t> path_ends;
+  std::vector<char> path_bytes;
+  in.get_vector(dir_groups);
+  in.get_vector(dir_roots);
+  in.get_vector(path_ends);
+  in.get_vector(path_bytes);
+  if (!in.at_end() || dir_roots.size() != path_ends.size()) return false;
+  size_t at = 0;
+  uint64_t begin = 0;
+  for (const MemoDirGroup& m : dir_groups) {
+    if (m.dirs < 2 || dir_roots.size() - at < m.dirs) return false;
+    dupes::IdenticalDirGroup g;
+    g.logical_bytes = m.logical_bytes;
+    g.allocated_bytes = m.allocated_bytes;
+    g.files = m.files;
+    g.entries = m.entries;
+    for (uint64_t k = 0; k < m.dirs; ++k, ++at) {
+      const uint64_t end = path_ends[at];
+      if (dir_roots[at] >= roots || end < begin || end > path_bytes.size()) return false;
+      g.dirs.push_back({dir_roots[at], std::string(path_bytes.data() + begin, end - begin)});
+      begin = end;
+    }
+    out.push_back(std::move(g));
+  }
+  return at == dir_roots.size() && begin == path_bytes.size();
+}
+
+// The groups and trees a memo value stands for, the groups ready for dupes::confirm_groups;
+// nullopt when the value is malformed or does not fit `files` and `roots`.
+std::optional<DupesMemo> decode_dupes_memo(std::string_view value, size_t files, size_t roots) {
   catalog::MemoReader in(value);
   std::vector<MemoGroup> groups;
-  dupes::DuplicateSet set;
+  DupesMemo memo;
+  dupes::DuplicateSet& set = memo.set;
   in.get_vector(groups);
   in.get_vector(set.members);
-  if (!in.at_end()) return std::nullopt;
+  if (!in.ok() || !decode_dir_groups(in, roots, memo.dirs)) return std::nullopt;
   uint64_t begin = 0;
   for (const MemoGroup& m : groups) {
     if (m.members < 2 || set.members.size() - begin < m.members) return std::nullopt;
@@ -95,7 +162,7 @@ std::optional<dupes::DuplicateSet> decode_dupes_memo(std::string_view value, siz
     begin += m.members;
   }
   if (begin != set.members.size()) return std::nullopt;
-  return set;
+  return memo;
 }
 
 int run_dupes(const DupesArgs& args) {
@@ -132,20 +199,21 @@ int run_dupes(const DupesArgs& args) {
   // are checked afresh by confirm_groups either way.
   catalog::MemoSlot memo(catalog.get(), "dupes", catalog ? dupes_memo_key(args, min_size) : "", args.common.roots,
                          run_began_ns);
-  std::optional<dupes::DuplicateSet> from_memo;
+  std::optional<DupesMemo> from_memo;
   if (const std::optional<std::string> value =
           memo.find(roots, scanned.files, args.no_dirs ? catalog::TreeShape::no : catalog::TreeShape::yes)) {
-    from_memo = decode_dupes_memo(*value, scanned.files.files.size());
+    from_memo = decode_dupes_memo(*value, scanned.files.files.size(), roots.size());
   }
   if (from_memo) {
     memo.mark_used();
-    dupes::confirm_groups(roots, scanned.files, fo, *from_memo);
+    dupes::confirm_groups(roots, scanned.files, fo, from_memo->set);
   }
   const dupes::DuplicateSet found =
-      from_memo ? std::move(*from_memo) : dupes::find_duplicates(roots, scanned.files, fo, &read_progress);
-  memo.store(scanned.files, [&] { return encode_dupes_memo(found); });
+      from_memo ? std::move(from_memo->set) : dupes::find_duplicates(roots, scanned.files, fo, &read_progress);
   std::vector<dupes::IdenticalDirGroup> dirs;
-  if (!args.no_dirs) dirs = dupes::find_identical_dirs(roots, scanned.files, found, args.common.cross_fs);
+  if (from_memo) dirs = std::move(from_memo->dirs);
+  else if (!args.no_dirs) dirs = dupes::find_identical_dirs(roots, scanned.files, found, args.common.cross_fs);
+  memo.store(scanned.files, [&] { return encode_dupes_memo(found, dirs); });
   std::vector<scan::TreeEntry>().swap(scanned.files.tree_entries); // only the tree analysis reads them
   ticker.stop();
 

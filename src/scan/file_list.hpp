@@ -70,6 +70,7 @@ struct TreeEntry {
   fs::EntryType type = fs::EntryType::unknown;
   uint64_t dev = 0;
   uint64_t ino = 0;
+  int64_t ctime_ns = 0; // a symlink's target can change only with a new inode or ctime
 };
 
 struct FileList {

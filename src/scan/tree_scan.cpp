@@ -109,7 +109,7 @@ public:
       } else if (collect || (m_collect_tree_entries && (!st.is_regular() || st.nlink > 1))) {
         name = m_paths.add_name(cursor, e.name);
         if (m_collect_tree_entries && (!st.is_regular() || st.nlink > 1))
-          acc.tree_entries.push_back({parent_dir, name, st.type, st.dev, st.ino});
+          acc.tree_entries.push_back({parent_dir, name, st.type, st.dev, st.ino, st.ctime_ns});
       }
     }
     if (!st.is_dir() && st.nlink > 1) {

@@ -159,6 +159,28 @@ test_dupes_memo() {
   assert_eq stored "$(dmemo)" "dupes: rewritten copy"
   dupes_same_as_no_catalog "rewritten copy"
   assert_eq used "$(dmemo)" "then used"
+  # The memo holds the identical trees too. Two twin trees with a symlink each; then one
+  # symlink points elsewhere, on the same inode number where the filesystem gives it back
+  # (ext4 does at once): only its ctime tells, and the trees are no longer identical.
+  local d
+  for d in twin-a twin-b; do
+    mkdir "$ws/$d"
+    head -c 5000 /dev/zero | tr '\0' t >"$ws/$d/data"
+    ln -s data "$ws/$d/link"
+  done
+  sleep 2.2
+  assert_eq stored "$(dmemo)" "dupes: twin trees"
+  local twins='.identical_dirs[] | select(.paths | map(strings | test("/twin-[ab]$")) | all) | .paths | length'
+  assert_eq 2 "$("$WSDEDUP" dupes "$TREE" --json --catalog "$CAT" | json "$twins")" "twin trees identical (from the memo)"
+  local ino
+  ino=$(stat -c %i "$ws/twin-b/link")
+  rm "$ws/twin-b/link"
+  ln -s elsewhere "$ws/twin-b/link"
+  [[ $(stat -c %i "$ws/twin-b/link") == "$ino" ]] || echo "  (the new symlink got another inode: its ctime is not what tells here)"
+  sleep 2.2
+  [[ $(dmemo) != used ]] || fail "a retargeted symlink used the memo"
+  dupes_same_as_no_catalog "retargeted symlink"
+  assert_eq "" "$("$WSDEDUP" dupes "$TREE" --json --catalog "$CAT" | json "$twins")" "twin trees no longer identical"
 }
 
 run_test test_unchanged_tree_uses_the_memo
