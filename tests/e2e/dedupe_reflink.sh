@@ -49,6 +49,14 @@ check_fs() { # kind
   assert_eq 0 "$(json .total.reclaimable_bytes <<<"$("$WSDEDUP" dupes "$mnt/tree" --json)")" "dupes: nothing reclaimable"
 }
 
+# Runs a command under strace -f, tracing SYSCALLS into OUT. LeakSanitizer cannot run under
+# ptrace (the ASan build of CI): leak checks are off for that run only.
+traced() { # out syscalls cmd...
+  local out=$1 calls=$2
+  shift 2
+  ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0 strace -f -qq -e trace="$calls" -o "$out" "$@"
+}
+
 test_btrfs() { check_fs btrfs; }
 test_xfs() { check_fs xfs; }
 
@@ -122,8 +130,7 @@ test_inline_files_left_unread() {
   assert_eq 0 "$(filefrag -v "$mnt/t/cut-2" | grep -Ec '[ ,]inline(,|$)' || true)" "the cut file has a regular extent"
   local before; before=$(content_hashes "$mnt/t")
   local out=$TESTDIR/inline.json
-  # LeakSanitizer cannot run under ptrace (the ASan build of CI): leak checks off here only.
-  ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0 strace -f -qq -e trace=openat -o "$TESTDIR/inline.strace" \
+  traced "$TESTDIR/inline.strace" openat \
     "$WSDEDUP" dedupe --audit-log "$TESTDIR/audit.jsonl" --json --no-catalog "$mnt/t" >"$out" || fail "dedupe"
   assert_eq 3 "$(json .total.inline_files "$out")" "the three inline copies"
   assert_eq 2 "$(json .total.files_shared "$out")" "regular-2 and cut-2 shared"
@@ -161,7 +168,7 @@ test_inline_rows_answer_a_rerun() {
   assert_eq 1 "$(json .total.files_shared "$out")" "regular-2 shared"
   assert_eq 3 "$("$WSDEDUP" catalog stats --catalog "$db" --json | json '.rows_by_kind["btrfs-inline "]')" \
     "one btrfs-inline row per inline file"
-  ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0 strace -f -qq -e trace=ioctl -o "$TESTDIR/rows.strace" \
+  traced "$TESTDIR/rows.strace" ioctl \
     "$WSDEDUP" dedupe --audit-log "$TESTDIR/audit.jsonl" --json --catalog "$db" "$mnt/t" >"$out" || fail "re-run"
   assert_eq 3 "$(json .total.inline_files "$out")" "the re-run counts the same inline files"
   local ino searched=""
@@ -214,12 +221,11 @@ test_rerun_maps_members_from_the_tree() {
     { grep -oE 'openat\([0-9A-Z_]+, "([^"]*/)?(b|c)"' "$1" | grep -oE '[bc]"$' | tr -d '"' | sort -u | tr '\n' ' '; } || true
   }
   # Changed within the last minute: b and c are opened for FIEMAP as before.
-  ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0 strace -f -qq -e trace=openat -o "$TESTDIR/fresh.strace" \
+  traced "$TESTDIR/fresh.strace" openat \
     "$WSDEDUP" dedupe --audit-log "$TESTDIR/audit.jsonl" --json --catalog "$db" --dry-run "$mnt/t" >"$out" || fail "dry run"
   assert_eq "2" "$(json .total.already_shared "$out")" "b and c already shared (FIEMAP)"
   assert_eq "b c " "$(opened "$TESTDIR/fresh.strace")" "recent files opened for FIEMAP"
-  WSDEDUP_WRITEBACK_SECONDS=0 ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0 \
-    strace -f -qq -e trace=openat -o "$TESTDIR/tree.strace" \
+  WSDEDUP_WRITEBACK_SECONDS=0 traced "$TESTDIR/tree.strace" openat \
     "$WSDEDUP" dedupe --audit-log "$TESTDIR/audit.jsonl" --json --catalog "$db" "$mnt/t" >"$out" || fail "re-run"
   assert_eq "2" "$(json .total.already_shared "$out")" "b and c already shared (tree)"
   assert_eq "1" "$(json .total.files_shared "$out")" "the new copy e shared"
