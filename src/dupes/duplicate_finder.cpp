@@ -105,20 +105,21 @@ HashPass hash_files(const fs::RootSet& roots, const scan::FileList& list,
 // maps is referenced from outside the group (a btrfs snapshot holding the files, or a reflink
 // copy elsewhere): sharing that member leaves the extent allocated. Records such bytes per
 // member that would otherwise be freed (cluster heads after the first, not inline).
+// `domains`: each member's address space (members of other filesystems never map "here").
 void note_held_elsewhere(const DuplicateGroup& group, const uint32_t* shares, const uint8_t* inline_extent,
-                         const std::vector<std::vector<fs::Extent>>& extents,
+                         const std::vector<std::vector<fs::Extent>>& extents, const std::vector<uint64_t>& domains,
                          std::vector<std::pair<uint32_t, uint64_t>>& held_out) {
-  std::vector<uint64_t> starts; // physical starts of every member's extents
-  for (const auto& list : extents)
-    for (const fs::Extent& e : list)
-      if (e.physical != 0) starts.push_back(e.physical);
+  std::vector<std::pair<uint64_t, uint64_t>> starts; // (domain, physical start) of every member's extents
+  for (size_t m = 0; m < extents.size(); ++m)
+    for (const fs::Extent& e : extents[m])
+      if (e.physical != 0) starts.emplace_back(domains[m], e.physical);
   std::sort(starts.begin(), starts.end());
   for (uint32_t m = 1; m < extents.size(); ++m) {
     if (shares[m] != m || inline_extent[m] != 0) continue;
     uint64_t held = 0;
     for (const fs::Extent& e : extents[m]) {
       if (!fs::is_shared(e) || e.physical == 0) continue;
-      const auto range = std::equal_range(starts.begin(), starts.end(), e.physical);
+      const auto range = std::equal_range(starts.begin(), starts.end(), std::make_pair(domains[m], e.physical));
       if (range.second - range.first == 1) held += e.length; // only this member maps it here
     }
     if (held > 0) held_out.emplace_back(group.files[m], held);
@@ -270,8 +271,16 @@ void check_sharing(const fs::RootSet& roots, const scan::FileList& list, ListedO
                    const DuplicateGroup& group, const uint8_t* hints, uint32_t* shares,
                    uint8_t* inline_extent, std::vector<FileProblem>& problems,
                    std::vector<std::string>& notes, std::vector<std::pair<uint32_t, uint64_t>>& held,
-                   uint64_t& checks, TreeProbe& probe, int64_t now_ns) {
+                   uint64_t& checks, TreeProbe& probe, int64_t now_ns, const std::vector<uint64_t>& storage) {
   std::vector<std::vector<fs::Extent>> extents(group.files.size());
+  // Each member's address space: its root's storage id, or (another device: --cross-fs, or
+  // an id unknown) one of its own. Physical addresses compare only within one.
+  std::vector<uint64_t> domains(group.files.size());
+  for (size_t m = 0; m < group.files.size(); ++m) {
+    const scan::FileEntry& f = list.files[group.files[m]];
+    const bool on_root = f.st.dev == roots[f.root].st.dev && storage[f.root] != 0;
+    domains[m] = on_root ? storage[f.root] : ((uint64_t{1} << 63) | f.st.dev);
+  }
   const bool by_tree = probe.maps_from_tree(group, hints, now_ns);
   std::vector<uint8_t> from_tree(by_tree ? group.files.size() : 0, 0);
   // FIEMAP of member m (SHARED flags and all); false when it failed (recorded) or the
@@ -336,7 +345,7 @@ void check_sharing(const fs::RootSet& roots, const scan::FileList& list, ListedO
   }
   for (size_t m = 1; m < group.files.size(); ++m) {
     for (size_t k = 0; k < m; ++k) {
-      if (shares[k] != k) continue; // compare with cluster heads only
+      if (shares[k] != k || domains[k] != domains[m]) continue; // cluster heads of the same filesystem only
       if (fs::same_physical_extents(extents[m], extents[k])) {
         shares[m] = static_cast<uint32_t>(k);
         break;
@@ -348,7 +357,7 @@ void check_sharing(const fs::RootSet& roots, const scan::FileList& list, ListedO
     if (from_tree[m] == 0 || shares[m] != m || inline_extent[m] != 0) continue;
     if (!fiemap(m) && stop) return;
   }
-  note_held_elsewhere(group, shares, inline_extent, extents, held);
+  note_held_elsewhere(group, shares, inline_extent, extents, domains, held);
 }
 
 } // namespace
@@ -628,6 +637,8 @@ void confirm_groups(const fs::RootSet& roots, const scan::FileList& list, const 
     }
   }
   const int64_t now_ns = catalog::wall_clock_ns();
+  std::vector<uint64_t> storage; // per root: fs::storage_id
+  for (const auto& r : roots.roots()) storage.push_back(fs::storage_id(r.fd.get()));
   auto check_slice = [&](Slice& slice) {
     ListedOpener opener(roots, list, options.cross_fs, 256);
     for (size_t k = slice.begin; k < slice.end; ++k) {
@@ -639,7 +650,7 @@ void confirm_groups(const fs::RootSet& roots, const scan::FileList& list, const 
       for (uint32_t m = 0; m < g.files.size(); ++m) shares[m] = m;
       const uint8_t* hints = out.member_hints.empty() ? nullptr : out.member_hints.data() + offset;
       check_sharing(roots, list, opener, g, hints, shares, inline_extent, slice.problems, slice.notes, slice.held,
-                    slice.checks, probe, now_ns);
+                    slice.checks, probe, now_ns, storage);
       g.shares_with = std::span<const uint32_t>(shares, g.files.size());
       g.inline_extent = std::span<const uint8_t>(inline_extent, g.files.size());
     }

@@ -2,6 +2,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <linux/btrfs.h>
 #include <linux/fiemap.h>
 #include <linux/fs.h>
 #include <linux/magic.h>
@@ -107,5 +108,22 @@ std::string_view fs_kind_name(FsKind kind) {
 }
 
 bool fs_can_share_extents(FsKind kind) { return kind == FsKind::btrfs || kind == FsKind::xfs; }
+
+uint64_t storage_id(int fd) {
+  struct statfs sf {};
+  if (::fstatfs(fd, &sf) != 0) return 0;
+  if (static_cast<int64_t>(sf.f_type) == BTRFS_SUPER_MAGIC) {
+    struct btrfs_ioctl_fs_info_args info {};
+    if (::ioctl(fd, BTRFS_IOC_FS_INFO, &info) == 0) {
+      uint64_t halves[2];
+      std::memcpy(halves, info.fsid, sizeof halves);
+      return (halves[0] ^ halves[1]) | 1; // never 0
+    }
+  }
+  uint64_t id = 0;
+  static_assert(sizeof sf.f_fsid == sizeof id);
+  std::memcpy(&id, &sf.f_fsid, sizeof id);
+  return id;
+}
 
 } // namespace wsd::fs

@@ -60,4 +60,10 @@ std::string_view fs_kind_name(FsKind kind);
 /// True where files can share extents (reflinks): btrfs and XFS.
 bool fs_can_share_extents(FsKind kind);
 
+/// An id equal for two open descriptors exactly when their files' physical extent addresses
+/// are comparable (one filesystem): btrfs's filesystem id, which its subvolumes share (their
+/// statfs f_fsid differs), else statfs f_fsid; 0 when unknown. Two filesystems made alike
+/// (an image and its copy, or the same mkfs and writes) give files at equal addresses.
+uint64_t storage_id(int fd);
+
 } // namespace wsd::fs

@@ -213,6 +213,36 @@ test_inline_files_with_and_without_tree_search() {
   assert_eq "$(jq -S 'del(.stats)' <<<"$out")" "$(jq -S 'del(.stats)' <<<"$again")" "re-run without CAP_SYS_ADMIN: the same report"
 }
 
+# Physical addresses compare only within one filesystem. Two btrfs filesystems made alike
+# (same mkfs, same writes) put their copies at the same address; the copy on the second is
+# not "already shared" with the first. A second subvolume of the first filesystem is the
+# same storage (its statfs f_fsid differs, its filesystem id does not): its reflink counts.
+test_alike_filesystems_are_not_one_storage() {
+  [[ $(id -u) -eq 0 ]] || { echo "  (not root: skipping the btrfs case)"; return 0; }
+  command -v mkfs.btrfs >/dev/null || { echo "  (no mkfs.btrfs: skipping)"; return 0; }
+  head -c 300000 /dev/urandom >"$TESTDIR/alike.data"
+  local n mnt
+  for n in 1 2; do
+    mnt=$TESTDIR/alike-$n
+    truncate -s 200M "$mnt.img"; mkfs.btrfs -q "$mnt.img" >/dev/null; mkdir -p "$mnt"
+    mount -o loop "$mnt.img" "$mnt" || { echo "  (cannot loop-mount: skipping)"; return 0; }
+    at_exit "umount '$mnt'"
+    mkdir "$mnt/t"
+    cp "$TESTDIR/alike.data" "$mnt/t/f"; sync
+    cp --reflink=always "$mnt/t/f" "$mnt/t/g"; sync # f and g flagged SHARED: their maps are compared
+  done
+  btrfs subvolume create "$TESTDIR/alike-1/sv" >/dev/null
+  cp --reflink=always "$TESTDIR/alike-1/t/f" "$TESTDIR/alike-1/sv/h"; sync
+  assert_eq "$(filefrag -v "$TESTDIR/alike-1/t/f" | sed -n 4p)" "$(filefrag -v "$TESTDIR/alike-2/t/f" | sed -n 4p)" \
+    "both filesystems put f at the same address (else this test proves nothing)"
+  local out
+  out=$("$WSDEDUP" dupes "$TESTDIR/alike-1/t" "$TESTDIR/alike-1/sv" "$TESTDIR/alike-2/t" --json --no-catalog)
+  assert_eq 4 "$(json '.total.duplicate_files' <<<"$out")" "five copies"
+  assert_eq 3 "$(json '.total.already_shared_files' <<<"$out")" "g and h share f's storage on the first, g on the second"
+  assert_eq "$(( $(stat -c %b "$TESTDIR/alike-2/t/f") * 512 ))" "$(json '.total.reclaimable_bytes' <<<"$out")" \
+    "the second filesystem's copy is reclaimable"
+}
+
 run_test test_handmade_groups
 run_test test_same_bytes_as_jdupes_and_rdfind
 run_test test_identical_trees
@@ -220,4 +250,5 @@ run_test test_odd_names
 run_test test_unreadable_file_is_reported
 run_test test_reflinked_copies_are_already_shared
 run_test test_inline_files_with_and_without_tree_search
+run_test test_alike_filesystems_are_not_one_storage
 finish
