@@ -108,6 +108,12 @@ std::string render_man_page(const CLI::App& root) {
   man_options(root, out);
   out += ".SH EXIT STATUS\n.TP\n0\nSuccess.\n.TP\n1\nA finding the caller asked to fail on "
          "(e.g. \\fBverify\\fR found a difference).\n.TP\n2\nUsage error or fatal error.\n";
+  out += ".SH ENVIRONMENT\n.TP\nWSDEDUP_CATALOG\nThe catalog file when \\fB\\-\\-catalog\\fR is not given.\n"
+         ".TP\nWSDEDUP_CATALOG_TIMEOUT_MS\nHow long a run waits for another run's catalog write before it "
+         "stops writing (default 30000).\n.TP\nWSDEDUP_NO_PROGRESS\nSet: no progress lines on a terminal's "
+         "stderr.\n.TP\nWSDEDUP_WRITEBACK_SECONDS\nHow long after its last change a btrfs file's data is "
+         "taken as written back, so its extents may be read from the subvolume tree instead of FIEMAP "
+         "(default 60: twice the kernel's default dirty expiry).\n";
   out += ".SH FILES\n.TP\n/var/cache/wsdedup/catalog.db\nThe content catalog when run as root "
          "(otherwise under $XDG_CACHE_HOME/wsdedup).\n.TP\n/var/log/wsdedup/audit.jsonl\nAudit log of "
          "every destructive action when run as root.\n";
