@@ -13,8 +13,12 @@ namespace wsd::fs {
 
 namespace {
 
-// Room for the search results of one call: a leaf's worth of items (16 KiB nodes) and more.
-constexpr size_t k_search_bytes = 64 * 1024;
+// The largest item a search can return (a leaf holds it: nodes are at most 64 KiB), with
+// its header. The kernel fills the buffer until the key range ends or the next item does not
+// fit: a call that left this much room has seen every item, and needs no second call.
+constexpr size_t k_largest_item = 64 * 1024 + sizeof(struct btrfs_ioctl_search_header);
+// Room for the search results of one call: the largest item and at least 700 small ones.
+constexpr size_t k_search_bytes = 2 * k_largest_item;
 
 // Appends `e`, or grows the last extent when `e` continues it both in the file and on disk:
 // a file shared in pieces (FIDEDUPERANGE works in chunks of at most 16 MiB on btrfs) holds
@@ -88,7 +92,7 @@ util::Result<std::vector<Extent>> btrfs_tree_extents(int fd, uint64_t ino) {
       if (item.type == BTRFS_FILE_EXTENT_PREALLOC) e.flags |= FIEMAP_EXTENT_UNWRITTEN;
       append_merged(out, e);
     }
-    if (last_offset == UINT64_MAX) break;
+    if (k_search_bytes - at >= k_largest_item || last_offset == UINT64_MAX) break;
     next_offset = last_offset + 1;
   }
   return out;

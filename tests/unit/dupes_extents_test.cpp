@@ -1,6 +1,7 @@
 // fs/extents (FIEMAP) and fs/dedupe_ioctl on real files: ext4 (this machine's /tmp) and, as
 // root with loop devices, a btrfs image made and loop-mounted by the test.
 #include "dupes/duplicate_finder.hpp"
+#include "fs/btrfs_extents.hpp"
 #include "fs/btrfs_inline.hpp"
 #include "fs/dedupe_ioctl.hpp"
 #include "fs/extents.hpp"
@@ -425,6 +426,50 @@ TEST_F(DupesExtentsBtrfs, DedupeRangeInSeveralCallsStillComparesAsShared) {
   EXPECT_EQ(r.bytes_deduped, data.size());
   EXPECT_GE(r.calls, 3u);
   EXPECT_TRUE(fs::same_physical_extents(extents_of(path("a")), extents_of(path("b"))));
+}
+
+// The subvolume tree's map of a file, in FIEMAP's terms: equal to FIEMAP's for plain files,
+// a reflink copy's equal to its source's, a file deduplicated in 16 MiB pieces equal to its
+// keeper's one extent (neighbours merged), and every extent of a file with more than one
+// search call's worth.
+TEST_F(DupesExtentsBtrfs, TreeExtentsMapLikeFiemap) {
+  const auto tree_of = [&](const std::string& name) {
+    util::Fd fd = open_read(path(name));
+    struct stat st {};
+    EXPECT_EQ(::fstat(fd.get(), &st), 0);
+    auto ext = fs::btrfs_tree_extents(fd.get(), st.st_ino);
+    EXPECT_TRUE(static_cast<bool>(ext)) << name << " errno " << (ext ? 0 : ext.error());
+    return ext ? *ext : std::vector<fs::Extent>{};
+  };
+  write_synced(path("a"), test::random_bytes(1024 * 1024 + 5, 4));
+  ASSERT_EQ(run("cp --reflink=always '" + path("a") + "' '" + path("b") + "'"), 0);
+  write_synced(path("c"), test::random_bytes(1024 * 1024 + 5, 4));
+  EXPECT_TRUE(fs::same_physical_extents(tree_of("a"), extents_of(path("a")))) << "the tree maps a as FIEMAP does";
+  EXPECT_TRUE(fs::same_physical_extents(tree_of("a"), tree_of("b")));
+  EXPECT_FALSE(fs::same_physical_extents(tree_of("a"), tree_of("c")));
+  for (const auto& e : tree_of("b")) EXPECT_FALSE(fs::is_shared(e)) << "the tree has no SHARED flag";
+
+  const std::string data = test::random_bytes(40 * 1024 * 1024 + 4096, 6);
+  write_synced(path("keeper"), data);
+  write_synced(path("pieces"), data);
+  util::Fd keeper = open_read(path("keeper"));
+  util::Fd pieces = open_read(path("pieces"));
+  ASSERT_EQ(fs::dedupe_range(keeper.get(), pieces.get(), data.size()).status, fs::DedupeStatus::shared);
+  EXPECT_TRUE(fs::same_physical_extents(tree_of("keeper"), tree_of("pieces")));
+
+  // 2000 separate extents: about 170 KB of search results, more than one call returns.
+  const std::string sparse = path("sparse");
+  util::Fd fd(::open(sparse.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600));
+  ASSERT_TRUE(static_cast<bool>(fd));
+  constexpr int k_blocks = 2000;
+  const std::string block = test::random_bytes(4096, 7);
+  for (int i = 0; i < k_blocks; ++i)
+    ASSERT_EQ(::pwrite(fd.get(), block.data(), block.size(), static_cast<off_t>(i) * 3 * 4096), 4096);
+  ASSERT_EQ(::fsync(fd.get()), 0);
+  const auto many = tree_of("sparse");
+  ASSERT_EQ(many.size(), static_cast<size_t>(k_blocks));
+  for (int i = 0; i < k_blocks; ++i) EXPECT_EQ(many[static_cast<size_t>(i)].logical, static_cast<uint64_t>(i) * 3 * 4096) << i;
+  EXPECT_TRUE(fs::same_physical_extents(many, extents_of(sparse)));
 }
 
 TEST_F(DupesExtentsBtrfs, DedupeRangeOnDifferentBytesAnswersDiffers) {
