@@ -3,6 +3,7 @@
 #include "fs/file_stat.hpp"
 #include "fs/safe_open.hpp"
 #include "fs/walker.hpp"
+#include "util/fd.hpp"
 
 #include <algorithm>
 #include <cerrno>
@@ -22,13 +23,10 @@ namespace {
 constexpr size_t k_alignment = 4096;
 constexpr size_t k_batch_jobs = 64; // jobs a reader takes from the queue at once
 
-// One pread, retried on EINTR; a short count means end of file. Returns -1 with errno.
+// util::pread_once, counted.
 ssize_t pread_full(int fd, std::byte* buf, size_t len, uint64_t offset, uint64_t* calls) {
-  while (true) {
-    const ssize_t n = ::pread(fd, buf, len, static_cast<off_t>(offset));
-    if (calls) ++*calls;
-    if (n >= 0 || errno != EINTR) return n;
-  }
+  if (calls) ++*calls;
+  return util::pread_once(fd, buf, len, offset);
 }
 
 ReadResult failure(const char* op, int err) {

@@ -1,6 +1,9 @@
 #pragma once
 // Move-only owner of a file descriptor; closes it on destruction.
 
+#include <cstddef>
+#include <cstdint>
+#include <sys/types.h>
 #include <utility>
 
 namespace wsd::util {
@@ -27,5 +30,10 @@ public:
 private:
   int m_fd = -1;
 };
+
+/// One pread(2) at `offset`, retried on EINTR; returns the byte count or -1 (errno set).
+/// For a regular file a short count means end of file: callers that ask for size + 1 bytes
+/// learn "exactly size bytes" from one call, not two.
+ssize_t pread_once(int fd, void* buf, size_t len, uint64_t offset);
 
 } // namespace wsd::util

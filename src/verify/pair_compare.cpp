@@ -4,6 +4,7 @@
 #include "fs/safe_open.hpp"
 #include "fs/walker.hpp"
 #include "util/digest_stream.hpp"
+#include "util/fd.hpp"
 #include "util/pause_point.hpp"
 #include "util/sigbus_guard.hpp"
 
@@ -48,21 +49,6 @@ std::string_view parent_of(std::string_view path) {
 std::string_view name_of(std::string_view path) {
   const size_t slash = path.rfind('/');
   return slash == std::string_view::npos ? path : path.substr(slash + 1);
-}
-
-// pread until `count` bytes or end of file; returns the bytes read or -1 (errno set).
-ssize_t pread_full(int fd, char* buf, size_t count, uint64_t offset) {
-  size_t done = 0;
-  while (done < count) {
-    const ssize_t n = ::pread(fd, buf + done, count - done, static_cast<off_t>(offset + done));
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return -1;
-    }
-    if (n == 0) break;
-    done += static_cast<size_t>(n);
-  }
-  return static_cast<ssize_t>(done);
 }
 
 int64_t wall_clock_ns() {
@@ -236,7 +222,7 @@ private:
       // changes mtime/ctime, which nothing here keeps, so no second statx (as the content
       // reader does for small files).
       for (uint8_t side = 0; side < 2; ++side) {
-        const ssize_t n = pread_full(fds[side].get(), m_buf[side].get(), static_cast<size_t>(size) + 1, 0);
+        const ssize_t n = util::pread_once(fds[side].get(), m_buf[side].get(), static_cast<size_t>(size) + 1, 0);
         if (n < 0) {
           fail(r, side, "read", errno);
           return 0;
@@ -263,7 +249,7 @@ private:
     for (; off < size; off += m_chunk) {
       const auto want = static_cast<size_t>(std::min<uint64_t>(m_chunk, size - off));
       for (uint8_t side = 0; side < 2; ++side) {
-        const ssize_t n = pread_full(fds[side].get(), m_buf[side].get(), want, off);
+        const ssize_t n = util::pread_once(fds[side].get(), m_buf[side].get(), want, off);
         if (n < 0) {
           fail(r, side, "read", errno);
           return off;
@@ -355,7 +341,7 @@ private:
       char extra = 0;
       fs::FileStat after;
       bool ok = true;
-      if (pread_full(fds[side].get(), &extra, 1, size) != 0) {
+      if (util::pread_once(fds[side].get(), &extra, 1, size) != 0) {
         changed(r, side);
         ok = false;
       } else if (const int err = fs::stat_fd(fds[side].get(), after); err != 0) {
