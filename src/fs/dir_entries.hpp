@@ -4,14 +4,17 @@
 
 #include <cerrno>
 #include <cstring>
+#include <cstdint>
 #include <span>
+#include <type_traits>
 #include <sys/syscall.h>
 #include <unistd.h>
 
 namespace wsd::fs {
 
-/// Calls `f(const char* name)` for every entry of the directory `fd` except "." and "..",
-/// reading from the fd's current position. Returns 0, or the errno of a failed getdents64
+/// Calls `f(const char* name)`, or `f(name, d_type, d_ino)` when F takes three arguments,
+/// for every entry of the directory `fd` except "." and "..", reading from the fd's current
+/// position (d_type is DT_UNKNOWN where the filesystem does not tell). Returns 0, or the errno of a failed getdents64
 /// (entries before the failure were delivered).
 template <typename F>
 int for_each_dir_entry(int fd, std::span<char> buffer, F&& f) {
@@ -31,7 +34,10 @@ int for_each_dir_entry(int fd, std::span<char> buffer, F&& f) {
       pos += d->d_reclen;
       const char* name = d->d_name;
       if (name[0] == '.' && (name[1] == '\0' || (name[1] == '.' && name[2] == '\0'))) continue;
-      f(name);
+      if constexpr (std::is_invocable_v<F&, const char*, unsigned char, uint64_t>)
+        f(name, d->d_type, static_cast<uint64_t>(d->d_ino));
+      else
+        f(name);
     }
   }
 }

@@ -45,6 +45,7 @@ struct DirTask {
 
 constexpr size_t k_getdents_buffer = 64 * 1024;
 constexpr uint64_t k_progress_batch = 512;
+constexpr size_t k_name_head = 9; // d_ino and d_type before each name in a listing's arena
 
 class Walk {
 public:
@@ -195,9 +196,15 @@ private:
     stats.dirs++;
 
     // List every name first (the visitor may look at them all, e.g. to spot a bare repo).
+    // The arena holds each name as [d_ino: 8][d_type: 1][name NUL].
     std::string arena;
     std::vector<uint32_t> offsets;
-    if (const int err = for_each_dir_entry(fd.get(), buffer, [&](const char* name) {
+    if (const int err = for_each_dir_entry(fd.get(), buffer,
+                                           [&](const char* name, unsigned char type, uint64_t ino) {
+          char head[k_name_head];
+          std::memcpy(head, &ino, 8);
+          head[8] = static_cast<char>(type);
+          arena.append(head, k_name_head);
           offsets.push_back(static_cast<uint32_t>(arena.size()));
           arena.append(name, std::strlen(name) + 1);
         });
@@ -230,7 +237,14 @@ private:
     for (const std::string_view name : names) {
       path.resize(prefix);
       path.append(name);
-      if (const int err = stat_at(fd.get(), name.data(), st); err != 0) {
+      const char* head = name.data() - k_name_head;
+      const bool deferred = m_options.defer_file_stat && static_cast<unsigned char>(head[8]) == DT_REG;
+      if (deferred) {
+        st = FileStat{};
+        st.type = EntryType::regular;
+        std::memcpy(&st.ino, head, 8);
+        st.dev = now.dev; // a file lies on its directory's device (a bind mount on it: see the open)
+      } else if (const int err = stat_at(fd.get(), name.data(), st); err != 0) {
         report(thread, task.root, path, "statx", err);
         continue;
       }
@@ -247,6 +261,7 @@ private:
       entry.rel_path = path;
       entry.name = name;
       entry.st = &st;
+      entry.stat_deferred = deferred;
       entry.dir_fd = fd.get();
       if (excluded) {
         m_visitor.on_skipped(thread, entry, SkipReason::excluded);

@@ -29,6 +29,10 @@ struct WalkOptions {
   bool cross_fs = false;         // descend into other filesystems
   std::vector<util::Glob> excludes;
   size_t max_open_dirs = 0;      // 0: derived from RLIMIT_NOFILE
+  // Regular files (by getdents' d_type) are not statx'ed: their Entry has only type, ino
+  // and dev, and stat_deferred set. For a caller that opens every file anyway and takes its
+  // fstat there (verify without catalog): one lookup of the name instead of two.
+  bool defer_file_stat = false;
 };
 
 /// One directory entry as the walker saw it. Views are valid during the callback only.
@@ -38,6 +42,7 @@ struct Entry {
   std::string_view rel_path;   // "" for the root, else "a/b/name"
   std::string_view name;       // last component of rel_path
   const FileStat* st = nullptr;
+  bool stat_deferred = false;  // WalkOptions::defer_file_stat: st holds type, ino, dev only
   int dir_fd = -1;             // the open directory holding this entry (-1 for a root): for
                                // readlinkat/openat of `name` during the callback only
 };

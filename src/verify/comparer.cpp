@@ -43,12 +43,13 @@ struct Pair {
   size_t src = 0;
   size_t dst = 0;
   size_t diff = SIZE_MAX; // index into differences, once it has one
+  bool settled = false;   // content already compared (or failed) when stats were taken
 };
 
 class Comparison {
 public:
   // `snapshot`: the catalog's whole-file rows (loaded while the trees were listed), or null.
-  Comparison(const fs::RootSet& roots, const Listings& listings, const VerifyOptions& options,
+  Comparison(const fs::RootSet& roots, Listings& listings, const VerifyOptions& options,
              const catalog::Catalog::Snapshot* snapshot, VerifyReport& report)
       : m_roots(roots), m_src(listings.trees.front().nodes), m_dst(listings.trees.back().nodes),
         m_options(options), m_snapshot(snapshot), m_report(report) {}
@@ -132,6 +133,50 @@ public:
     }
   }
 
+  // Pairs of regular files listed without their stat (WalkOptions::defer_file_stat): both
+  // files are opened, the stats taken from the open files fill in the listing, and small
+  // pairs are compared there and then (one lookup per file, not two). Sizes that differ are
+  // told here; large and sparse pairs are left to compare_content, now with their stats.
+  // Runs before compare_hardlinks, which needs the link counts.
+  void settle_deferred(VerifyProgress* progress) {
+    std::vector<PairTask> tasks;
+    std::vector<size_t> task_pair;
+    for (size_t p = 0; p < m_pairs.size(); ++p) {
+      const Node& s = m_src[m_pairs[p].src];
+      const Node& t = m_dst[m_pairs[p].dst];
+      if (!s.st.is_regular() || (!s.stat_deferred && !t.stat_deferred)) continue;
+      tasks.push_back({&s, &t});
+      task_pair.push_back(p);
+    }
+    if (tasks.empty()) return;
+    if (progress) progress->phase.store(1, std::memory_order_relaxed);
+    std::vector<PairResult> results;
+    const PairCompareStats ps = compare_pairs(m_roots, tasks, pair_options(HashWhileComparing::no), results,
+                                              progress ? &progress->content : nullptr);
+    m_report.files_hashed += ps.files;
+    m_report.bytes_hashed += ps.bytes;
+    for (size_t k = 0; k < tasks.size(); ++k) {
+      const PairResult& r = results[k];
+      Pair& pair = m_pairs[task_pair[k]];
+      Node& s = m_src[pair.src];
+      Node& t = m_dst[pair.dst];
+      pair.settled = r.outcome != PairOutcome::later;
+      if (r.outcome == PairOutcome::error || r.outcome == PairOutcome::changed) {
+        report_failure(r, tasks[k]);
+        continue;
+      }
+      for (Node* n : {&s, &t}) {
+        const fs::FileStat& now = r.stats[n == &s ? 0 : 1];
+        if (n->stat_deferred) n->st = now;
+        n->stat_deferred = false;
+      }
+      if (r.outcome == PairOutcome::size_differs)
+        add(diff_for(pair), "size", fmt::format("{} bytes in SRC, {} in DST", s.st.size, t.st.size));
+      else if (r.outcome == PairOutcome::different)
+        m_settled_different.push_back(task_pair[k]);
+    }
+  }
+
   // Reads what must be read. Where the catalog has fresh rows for both files of a pair, their
   // digests answer without a read; where it has one, the other file is read and hashed (and
   // its row stored); sparse large files go through the content pipeline (it skips holes);
@@ -139,12 +184,11 @@ public:
   // hashed as read, and a row stored for each side, so the next run reads neither file).
   void compare_content(VerifyProgress* progress) {
     const auto dst_root = static_cast<uint32_t>(m_roots.size() - 1);
-    constexpr uint64_t k_sparse_min = uint64_t{1} << 20;
     std::vector<size_t> candidates;
     for (size_t p = 0; p < m_pairs.size(); ++p) {
       const Node& s = m_src[m_pairs[p].src];
       const Node& t = m_dst[m_pairs[p].dst];
-      if (!s.st.is_regular() || s.st.size != t.st.size || s.st.size == 0) continue;
+      if (m_pairs[p].settled || !s.st.is_regular() || s.st.size != t.st.size || s.st.size == 0) continue;
       if (s.st.dev == t.st.dev && s.st.ino == t.st.ino) continue; // the same inode
       candidates.push_back(p);
     }
@@ -168,6 +212,9 @@ public:
       std::string_view src_row;
       std::string_view dst_row;
     };
+    for (const size_t p : m_settled_different)
+      add(diff_for(m_pairs[p]), "content",
+          fmt::format("same size ({} bytes), different content", m_src[m_pairs[p].src].st.size));
     std::vector<content::FileJob> jobs;
     std::vector<HashedPair> hashed;
     std::vector<PairTask> pairwise;
@@ -200,7 +247,7 @@ public:
               fmt::format("same size ({} bytes), different content", s.st.size));
         continue;
       }
-      const bool sparse = s.st.size >= k_sparse_min &&
+      const bool sparse = s.st.size >= k_sparse_pipeline_min &&
                           (s.st.allocated_bytes() < s.st.size || t.st.allocated_bytes() < t.st.size);
       if (src_row || dst_row || sparse) {
         HashedPair h;
@@ -226,11 +273,9 @@ public:
     if (progress) progress->phase.store(1, std::memory_order_relaxed);
 
     // Side by side, byte for byte.
-    PairCompareOptions po;
-    po.threads = m_options.read_threads;
-    po.cross_fs = m_options.walk.cross_fs;
     // With a catalog, what is read is hashed too, so the next run reads neither file.
-    po.hash = m_options.catalog ? HashWhileComparing::yes : HashWhileComparing::no;
+    const PairCompareOptions po =
+        pair_options(m_options.catalog ? HashWhileComparing::yes : HashWhileComparing::no);
     std::vector<PairResult> pair_results;
     const PairCompareStats ps =
         compare_pairs(m_roots, pairwise, po, pair_results, progress ? &progress->content : nullptr);
@@ -247,12 +292,7 @@ public:
         add(diff_for(pair), "content",
             fmt::format("same size ({} bytes), different content", pairwise[k].src->st.size));
       } else if (r.outcome == PairOutcome::error || r.outcome == PairOutcome::changed) {
-        const Node& n = r.side == 0 ? *pairwise[k].src : *pairwise[k].dst;
-        const std::string path = m_roots.display_path(r.side == 0 ? 0 : dst_root, n.rel_path);
-        if (r.outcome == PairOutcome::error)
-          m_report.errors.push_back({path, r.op, util::errno_text(r.err)});
-        else
-          m_report.errors.push_back({path, "read", "changed while being verified"});
+        report_failure(r, pairwise[k]);
       }
     }
 
@@ -311,6 +351,25 @@ public:
   }
 
 private:
+  PairCompareOptions pair_options(HashWhileComparing hash) const {
+    PairCompareOptions po;
+    po.threads = m_options.read_threads;
+    po.cross_fs = m_options.walk.cross_fs;
+    po.hash = hash;
+    return po;
+  }
+
+  // An error or a change met while comparing a pair, as the report's error.
+  void report_failure(const PairResult& r, const PairTask& task) {
+    const Node& n = r.side == 0 ? *task.src : *task.dst;
+    const std::string path =
+        m_roots.display_path(r.side == 0 ? 0 : static_cast<uint32_t>(m_roots.size() - 1), n.rel_path);
+    if (r.outcome == PairOutcome::error)
+      m_report.errors.push_back({path, r.op, util::errno_text(r.err)});
+    else
+      m_report.errors.push_back({path, "read", "changed while being verified"});
+  }
+
   // Queues the catalog row of a file read (and hashed) at `read_started_ns`, when the
   // catalog would trust it (catalog::row_is_fresh: hashed 2 s after its last change).
   void store_row(const Node& n, uint32_t root, const content::Digest128& digest,
@@ -382,7 +441,7 @@ private:
   void compare_pair(Pair& p) {
     const Node& s = m_src[p.src];
     const Node& t = m_dst[p.dst];
-    if (s.st.is_regular() && s.st.size != t.st.size)
+    if (s.st.is_regular() && !s.stat_deferred && !t.stat_deferred && s.st.size != t.st.size)
       add(diff_for(p), "size", fmt::format("{} bytes in SRC, {} in DST", s.st.size, t.st.size));
     if (s.st.type == fs::EntryType::symlink && s.link_target != t.link_target)
       add(diff_for(p), "symlink_target",
@@ -426,8 +485,9 @@ private:
   }
 
   const fs::RootSet& m_roots;
-  const std::vector<Node>& m_src;
-  const std::vector<Node>& m_dst;
+  std::vector<Node>& m_src; // stats of deferred nodes are filled in by settle_deferred
+  std::vector<Node>& m_dst;
+  std::vector<size_t> m_settled_different; // pairs settle_deferred found different in content
   const VerifyOptions& m_options;
   const catalog::Catalog::Snapshot* m_snapshot;
   VerifyReport& m_report;
@@ -485,8 +545,12 @@ VerifyReport verify_trees(const std::string& src, const std::string& dst,
       return catalog->load(content::hash_kind(content::ReadScope::whole), "");
     });
   const auto walk_start = Clock::now();
+  // Without a catalog (no rows to look up by stat) and without --metadata, regular files
+  // are stat'ed where they are opened for the comparison, not also in the listing.
+  fs::WalkOptions walk = options.walk;
+  walk.defer_file_stat = options.catalog == nullptr && options.metadata == CompareMetadata::no;
   Listings listings = list_trees(
-      roots, options.walk,
+      roots, walk,
       options.metadata == CompareMetadata::yes ? ReadXattrs::yes : ReadXattrs::no,
       progress ? &progress->walk : nullptr, ListingOrder::component);
   for (auto& e : listings.errors) report.errors.push_back({e.path, e.op, e.message});
@@ -499,6 +563,7 @@ VerifyReport verify_trees(const std::string& src, const std::string& dst,
   if (loading.valid()) snapshot.emplace(loading.get());
   Comparison comparison(roots, listings, options, snapshot ? &*snapshot : nullptr, report);
   comparison.merge();
+  comparison.settle_deferred(progress);
   comparison.compare_hardlinks();
   comparison.compare_content(progress);
   comparison.finish();

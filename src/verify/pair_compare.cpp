@@ -17,6 +17,7 @@
 #include <memory>
 #include <span>
 #include <string_view>
+#include <sched.h>
 #include <sys/mman.h>
 #include <thread>
 #include <unistd.h>
@@ -29,6 +30,10 @@ namespace {
 // Files at least this many chunks long are a unit of work of their own, so that one large
 // file does not hold up the end of the run behind a directory of small ones.
 constexpr uint64_t k_own_group_chunks = 8;
+
+uint64_t own_group_bytes(const PairCompareOptions& options) {
+  return k_own_group_chunks * std::max<size_t>(options.chunk_bytes, 4096);
+}
 
 // A directory's group is closed at this many bytes (and a new one started), so that no
 // group is long enough to leave one worker alone at the end of the run.
@@ -97,7 +102,7 @@ public:
       : m_roots(roots), m_options(options), m_tasks(tasks), m_results(results),
         m_progress(progress), m_chunk(std::max<size_t>(options.chunk_bytes, 4096)),
         m_buf{std::make_unique<char[]>(m_chunk + 1), std::make_unique<char[]>(m_chunk + 1)},
-        m_hash(options.hash == HashWhileComparing::yes) {}
+        m_hash(options.hash == HashWhileComparing::yes), m_own_group_bytes(own_group_bytes(options)) {}
 
   void run_group(const Group& g) {
     int dir_fds[2] = {-1, -1};
@@ -135,16 +140,20 @@ public:
           break;
         }
         fds[side] = std::move(*fd);
-        fs::FileStat now;
+        const bool deferred = side == 0 ? task.src->stat_deferred : task.dst->stat_deferred;
+        fs::FileStat& now = r.stats[side];
         if (const int err = fs::stat_fd(fds[side].get(), now); err != 0) {
           fail(r, side, "statx", err);
           failed = true;
-        } else if (!fs::same_file_version(now, *listed[side])) {
+        } else if (deferred ? !now.is_regular() : !fs::same_file_version(now, *listed[side])) {
           changed(r, side);
           failed = true;
         }
+        if (deferred) listed[side] = &now; // the listing had no size or times: this is the version read
+        else now = {};
       }
       if (failed) continue;
+      if ((task.src->stat_deferred || task.dst->stat_deferred) && settled_unread(listed, r)) continue;
       files += 2;
       bytes += 2 * compare_open(fds, listed, task.src->rel_path, r);
       if (r.hashed) r.read_started_ns = started_ns;
@@ -189,6 +198,21 @@ private:
     }
     fd_out = chain.back().fd.get();
     return 0;
+  }
+
+  // A pair whose sizes were unknown until now: true when it is settled without a read
+  // (sizes differ, nothing to read, one inode) or left for later (large: a unit of work
+  // of its own; sparse: the content pipeline skips its holes).
+  bool settled_unread(const fs::FileStat* const (&st)[2], PairResult& r) const {
+    const uint64_t size = st[0]->size;
+    if (size != st[1]->size) r.outcome = PairOutcome::size_differs;
+    else if (size == 0 || (st[0]->dev == st[1]->dev && st[0]->ino == st[1]->ino)) r.outcome = PairOutcome::same;
+    else if (size >= m_own_group_bytes ||
+             (size >= k_sparse_pipeline_min &&
+              (st[0]->allocated_bytes() < size || st[1]->allocated_bytes() < size)))
+      r.outcome = PairOutcome::later;
+    else return false;
+    return true;
   }
 
   static void fail(PairResult& r, uint8_t side, const char* op, int err) {
@@ -371,6 +395,7 @@ private:
   size_t m_chunk;
   std::unique_ptr<char[]> m_buf[2];
   bool m_hash;
+  uint64_t m_own_group_bytes;
   util::DigestStream m_state; // large files: chunks are hashed only while both sides agree
   std::vector<OpenDir> m_dirs[2];
   PairCompareStats m_stats;
@@ -386,14 +411,14 @@ PairCompareStats compare_pairs(const fs::RootSet& roots, const std::vector<PairT
   if (tasks.empty()) return total;
 
   // Group by directory (the same in both trees); a large file is a group of its own.
-  const uint64_t own_group_bytes = k_own_group_chunks * std::max<size_t>(options.chunk_bytes, 4096);
+  const uint64_t own_bytes = own_group_bytes(options);
   std::vector<Group> groups;
   std::unordered_map<std::string_view, size_t> group_of;
   for (size_t t = 0; t < tasks.size(); ++t) {
     const std::string_view parent = parent_of(tasks[t].src->rel_path);
     const uint64_t size = tasks[t].src->st.size;
     size_t g = 0;
-    if (size >= own_group_bytes) {
+    if (size >= own_bytes) {
       g = groups.size();
       groups.push_back({parent, {}, 0});
     } else {
@@ -431,9 +456,16 @@ PairCompareStats compare_pairs(const fs::RootSet& roots, const std::vector<PairT
       w.run_group(groups[g]);
   };
   {
+    // Each worker is a thread of its own with a private copy of the fd table
+    // (unshare(CLONE_FILES)): its opens and closes then take no lock another worker holds,
+    // and fd lookups skip the reference counts a shared table needs. Its directory and file
+    // fds are its own anyway; the copy is closed when the thread ends.
     std::vector<std::jthread> pool;
-    for (unsigned i = 1; i < threads; ++i) pool.emplace_back([&, i] { work(*workers[i]); });
-    work(*workers[0]);
+    for (unsigned i = 0; i < threads; ++i)
+      pool.emplace_back([&, i] {
+        if (threads > 1) ::unshare(CLONE_FILES);
+        work(*workers[i]);
+      });
   }
   for (const auto& w : workers) {
     total.files += w->stats().files;

@@ -22,13 +22,27 @@
 
 namespace wsd::verify {
 
-/// One pair to compare: the same relative path in both trees, both regular, same size.
+/// Sparse files at least this large are hashed through the content pipeline (which skips
+/// holes), not compared side by side.
+constexpr uint64_t k_sparse_pipeline_min = uint64_t{1} << 20;
+
+/// One pair to compare: the same relative path in both trees, both regular, same size as
+/// listed. A side listed with its stat deferred (Node::stat_deferred) is stat'ed once open;
+/// such a pair is settled there: sizes that differ are not read, and a large or sparse pair
+/// is left for later (PairOutcome::later) with its stats in the result.
 struct PairTask {
   const Node* src = nullptr;
   const Node* dst = nullptr;
 };
 
-enum class PairOutcome : uint8_t { same, different, error, changed };
+enum class PairOutcome : uint8_t {
+  same,
+  different,
+  error,
+  changed,
+  size_differs, // deferred stat only: the sizes (PairResult::stats) differ; nothing read
+  later,        // deferred stat only: large or sparse, not read; stats filled in
+};
 
 /// What comparing one pair found; for error/changed, which side and why.
 struct PairResult {
@@ -39,6 +53,7 @@ struct PairResult {
   bool hashed = false;          // digests[] hold both sides' whole-file digests
   int64_t read_started_ns = 0;  // wall clock before either file was read (when hashed)
   content::Digest128 digests[2]; // SRC, DST (when hashed)
+  fs::FileStat stats[2]; // a side listed with its stat deferred: its fstat once opened (type unknown: not opened)
 };
 
 struct PairCompareStats {

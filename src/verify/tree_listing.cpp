@@ -40,6 +40,7 @@ public:
     Node node;
     node.rel_path.assign(e.rel_path);
     node.st = *e.st;
+    node.stat_deferred = e.stat_deferred;
     if (e.st->type == fs::EntryType::symlink && e.dir_fd >= 0) {
       const std::string name(e.name);
       std::string target(std::max<size_t>(e.st->size + 1, 256), '\0');

@@ -20,6 +20,7 @@ enum class ReadXattrs { no, yes };
 struct Node {
   std::string rel_path; // "" for the root itself
   fs::FileStat st;
+  bool stat_deferred = false; // a regular file listed without statx (st: type, ino, dev only)
   std::string link_target;                                 // symlinks only
   uint64_t rdev = 0;                                       // char/block devices only (st_rdev)
   std::vector<std::pair<std::string, std::string>> xattrs; // sorted by name; with ReadXattrs::yes

@@ -34,12 +34,15 @@ setup_base() {
   make_base "$BASE"
 }
 
+# Arguments every vrun adds (the suites below run once with the catalog, once without).
+VERIFY_ARGS=()
+
 # Runs verify and stores exit code, JSON and stderr: vrun DIR [args...]
 vrun() {
   local dst=$1
   shift
   RC=0
-  OUT=$("$WSDEDUP" verify "$BASE" "$dst" --json "$@" 2>"$TESTDIR/stderr") || RC=$?
+  OUT=$("$WSDEDUP" verify "$BASE" "$dst" --json "${VERIFY_ARGS[@]}" "$@" 2>"$TESTDIR/stderr") || RC=$?
   ERR=$(cat "$TESTDIR/stderr")
 }
 
@@ -138,6 +141,32 @@ test_each_difference() {
   assert_eq 'hardlinked in DST with "extra/twin2", not in SRC' "$(json '.differences[0].details[0]' <<<"$OUT")" "joined detail"
 }
 
+# Without a catalog, regular files are stat'ed where they are opened (not in the listing):
+# the same differences, sizes and hardlink splits included, must be found that way.
+test_each_difference_without_catalog() {
+  VERIFY_ARGS=(--no-catalog)
+  test_each_difference
+  local d
+  d=$(mutated_copy bigger 'head -c 20000000 /dev/urandom >extra/large && cp -a extra/large extra/large2')
+  vrun "$d"
+  assert_eq 1 "$RC" "new files are extra"
+  cp -a "$d" "$TESTDIR/bigger-copy"
+  printf X | dd of="$TESTDIR/bigger-copy/extra/large2" bs=1 seek=15000000 conv=notrunc status=none
+  RC=0
+  OUT=$("$WSDEDUP" verify "$d" "$TESTDIR/bigger-copy" --json --no-catalog 2>"$TESTDIR/stderr") || RC=$?
+  assert_eq 1 "$RC" "a large file (compared after its stat) differs ($(cat "$TESTDIR/stderr"))"
+  assert_eq "extra/large2" "$(json '[.differences[].path] | join(",")' <<<"$OUT")" "the large file, only"
+  assert_eq content "$(json '.differences[0].reasons | join(",")' <<<"$OUT")" "by content"
+  VERIFY_ARGS=()
+}
+
+test_real_copies_without_catalog() {
+  VERIFY_ARGS=(--no-catalog)
+  rm -rf "$TESTDIR/cp-a" "$TESTDIR/rsync" "$TESTDIR/rsync-noX" "$TESTDIR/cp-r"
+  test_real_copies
+  VERIFY_ARGS=()
+}
+
 test_metadata_differences() {
   setup_base
   expect_one mode 'chmod 0600 extra/twin1' extra/twin1 different mode --metadata
@@ -163,12 +192,18 @@ test_unreadable_file_is_an_error() {
   chmod 0711 "$TESTDIR"
   chmod -R a+rX "$d"
   chmod 000 "$d/dst/locked"
-  local rc=0 err
-  err=$(setpriv --reuid=65534 --regid=65534 --clear-groups "$WSDEDUP" verify "$d/src" "$d/dst" --json 2>&1 >"$TESTDIR/perm.json") || rc=$?
-  assert_eq 2 "$rc" "an unreadable file is an error, not a match"
-  assert_contains "$err" "open(\"$d/dst/locked\"): Permission denied" "error names op and path"
-  assert_eq false "$(json .identical <"$TESTDIR/perm.json")" "not identical"
-  assert_eq "$d/dst/locked" "$(json '.errors[0].path' <"$TESTDIR/perm.json")" "error path in JSON"
+  local rc=0 err mode
+  for mode in default --no-catalog; do
+    local args=()
+    [[ $mode == default ]] || args=("$mode")
+    rc=0
+    err=$(setpriv --reuid=65534 --regid=65534 --clear-groups "$WSDEDUP" verify "$d/src" "$d/dst" --json "${args[@]}" 2>&1 >"$TESTDIR/perm.json") || rc=$?
+    assert_eq 2 "$rc" "an unreadable file is an error, not a match ($mode)"
+    assert_contains "$err" "open(\"$d/dst/locked\"): Permission denied" "error names op and path ($mode)"
+    assert_eq false "$(json .identical <"$TESTDIR/perm.json")" "not identical ($mode)"
+    assert_eq "$d/dst/locked" "$(json '.errors[0].path' <"$TESTDIR/perm.json")" "error path in JSON ($mode)"
+    assert_eq 1 "$(json '.errors | length' <"$TESTDIR/perm.json")" "one error ($mode)"
+  done
   # Root reads it: identical.
   rc=0; "$WSDEDUP" verify "$d/src" "$d/dst" >/dev/null || rc=$?
   assert_eq 0 "$rc" "root can read it: identical"
@@ -200,6 +235,8 @@ test_odd_names_and_excludes() {
 
 run_test test_real_copies
 run_test test_each_difference
+run_test test_each_difference_without_catalog
+run_test test_real_copies_without_catalog
 run_test test_metadata_differences
 run_test test_unreadable_file_is_an_error
 run_test test_odd_names_and_excludes

@@ -174,3 +174,67 @@ TEST(VerifyPairCompare, NoHashingUnlessAsked) {
   EXPECT_EQ(stats.files, 2u);
   EXPECT_EQ(stats.bytes, 200u);
 }
+
+// A listing with deferred stats (regular files named only, no statx): each side is stat'ed
+// once open; sizes that differ, one inode, empty, large and sparse pairs are settled unread.
+TEST(VerifyPairCompare, DeferredStatsAreTakenFromTheOpenFiles) {
+  test::TempDir t;
+  const std::string small = test::random_bytes(5000, 3);
+  for (const char* side : {"src", "dst"}) {
+    test::write_file(t / (std::string(side) + "/same"), small);
+    test::write_file(t / (std::string(side) + "/empty"), "");
+    test::write_file(t / (std::string(side) + "/large"), test::random_bytes(9 << 20, 4));
+    write_sparse(t / (std::string(side) + "/sparse"), 2 << 20, 100, "data");
+  }
+  test::write_file(t / "src/differs", test::random_bytes(700, 5));
+  test::write_file(t / "dst/differs", test::random_bytes(700, 6));
+  test::write_file(t / "src/sizes", "abc");
+  test::write_file(t / "dst/sizes", "abcd");
+  const fs::RootSet roots({t / "src", t / "dst"});
+  const std::vector<std::string> rels = {"same", "empty", "large", "sparse", "differs", "sizes"};
+  std::vector<verify::Node> nodes; // SRC deferred, DST listed with its stat (a mixed listing)
+  nodes.reserve(2 * rels.size());
+  for (const auto& rel : rels) {
+    verify::Node s;
+    s.rel_path = rel;
+    s.st.type = fs::EntryType::regular;
+    s.stat_deferred = true;
+    nodes.push_back(s);
+    nodes.push_back(node_of(t / "dst", rel));
+  }
+  std::vector<verify::PairTask> tasks;
+  for (size_t k = 0; k < rels.size(); ++k) tasks.push_back({&nodes[2 * k], &nodes[2 * k + 1]});
+  // Default chunks (1 MiB): "large" is 9 of them, a unit of work of its own; "sparse" is
+  // 2 MiB, left for the content pipeline by its holes alone.
+  std::vector<verify::PairResult> results;
+  const auto stats = verify::compare_pairs(roots, tasks, {}, results, nullptr);
+  using O = verify::PairOutcome;
+  const std::vector<O> want = {O::same, O::same, O::later, O::later, O::different, O::size_differs};
+  for (size_t k = 0; k < rels.size(); ++k) {
+    EXPECT_EQ(results[k].outcome, want[k]) << rels[k];
+    const fs::FileStat& st = results[k].stats[0];
+    EXPECT_EQ(st.ino, node_of(t / "src", rels[k]).st.ino) << rels[k] << ": SRC's fstat";
+    EXPECT_EQ(st.size, node_of(t / "src", rels[k]).st.size) << rels[k];
+    EXPECT_EQ(results[k].stats[1].ino, 0u) << rels[k] << ": DST was listed with its stat";
+  }
+  EXPECT_EQ(stats.files, 4u); // same and differs, both sides; nothing else read
+  EXPECT_EQ(stats.bytes, 2u * (5000 + 700));
+}
+
+// A deferred side that is no longer a regular file when opened is a change, not a match.
+TEST(VerifyPairCompare, DeferredSideThatIsNoLongerAFileIsAChange) {
+  test::TempDir t;
+  test::make_dirs(t / "src/x");
+  test::write_file(t / "dst/x", "x");
+  const fs::RootSet roots({t / "src", t / "dst"});
+  verify::Node s;
+  s.rel_path = "x";
+  s.st.type = fs::EntryType::regular; // listed as a file; a directory by the time it is opened
+  s.stat_deferred = true;
+  const verify::Node d = node_of(t / "dst", "x");
+  std::vector<verify::PairResult> results;
+  verify::compare_pairs(roots, {{&s, &d}}, {}, results, nullptr);
+  ASSERT_EQ(results.size(), 1u);
+  EXPECT_EQ(results[0].outcome, verify::PairOutcome::changed);
+  EXPECT_EQ(results[0].side, 0);
+}

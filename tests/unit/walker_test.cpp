@@ -166,3 +166,44 @@ TEST(Walker, RootThatIsASymlinkIsRefused) {
   EXPECT_THROW(fs::RootSet({t / "missing"}), util::Fatal);
   EXPECT_NO_THROW(fs::RootSet({t / "real"}));
 }
+
+// defer_file_stat: regular files come without a statx (type, inode and device only, from
+// getdents and their directory); everything else is stat'ed as always.
+TEST(Walker, DeferredFileStatNamesRegularFilesOnly) {
+  test::TempDir t;
+  test::write_file(t / "d/f", "12345");
+  ASSERT_EQ(::symlink("f", (t / "d/l").c_str()), 0);
+  ASSERT_EQ(::mkfifo((t / "d/p").c_str(), 0600), 0);
+  struct Seen {
+    fs::FileStat st;
+    bool deferred = false;
+  };
+  class Record final : public fs::WalkVisitor {
+  public:
+    fs::DirTag on_entry(unsigned, const fs::Entry& e, fs::DirTag) override {
+      std::lock_guard lock(m);
+      seen[std::string(e.rel_path)] = {*e.st, e.stat_deferred};
+      return 0;
+    }
+    void on_error(unsigned, const fs::WalkError&) override {}
+    std::mutex m;
+    std::map<std::string, Seen> seen;
+  } r;
+  fs::WalkOptions o;
+  o.defer_file_stat = true;
+  const fs::RootSet roots({t.path()});
+  fs::walk(roots, o, r);
+  struct stat real {};
+  ASSERT_EQ(::lstat((t / "d/f").c_str(), &real), 0);
+  const Seen& f = r.seen.at("d/f");
+  EXPECT_TRUE(f.deferred);
+  EXPECT_EQ(f.st.type, fs::EntryType::regular);
+  EXPECT_EQ(f.st.ino, real.st_ino);
+  EXPECT_EQ(f.st.dev, r.seen.at("d").st.dev);
+  EXPECT_EQ(f.st.size, 0u); // not known: the caller stats the file where it opens it
+  for (const char* other : {"d", "d/l", "d/p"}) {
+    EXPECT_FALSE(r.seen.at(other).deferred) << other;
+    EXPECT_NE(r.seen.at(other).st.nlink, 0u) << other;
+  }
+  EXPECT_EQ(r.seen.at("d/l").st.size, 1u); // the symlink's own size: stat'ed
+}
