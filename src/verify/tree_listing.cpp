@@ -8,6 +8,7 @@
 #include <cerrno>
 #include <iterator>
 #include <thread>
+#include <unordered_map>
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <fmt/format.h>
@@ -35,7 +36,22 @@ public:
     for (auto& t : m_threads) t.per_root.resize(roots.size());
   }
 
-  fs::DirTag on_entry(unsigned thread, const fs::Entry& e, fs::DirTag) override {
+  // A directory's tag names where its node is: (thread << 40) | (index in that thread's
+  // vector of its root, + 1); 0 is "no directory" (a root's parent).
+  static fs::DirTag tag_of(unsigned thread, size_t index) {
+    return (fs::DirTag{thread} << 40) | (index + 1);
+  }
+
+  fs::DirTag on_listing(unsigned thread, const fs::Entry& dir, fs::DirTag tag,
+                        std::span<const std::string_view>) override {
+    // The walker visits a directory's entries right after this, on this thread, in name
+    // order: they fill one run of this thread's vector.
+    const size_t at = m_threads[thread].per_root[dir.root].size();
+    m_threads[thread].runs.push_back({tag, dir.root, thread, at, at});
+    return tag;
+  }
+
+  fs::DirTag on_entry(unsigned thread, const fs::Entry& e, fs::DirTag parent_tag) override {
     Local& local = m_threads[thread];
     Node node;
     node.rel_path.assign(e.rel_path);
@@ -75,8 +91,11 @@ public:
       }
       if (err != 0) add_error(local, e.root, e.rel_path, "listxattr", util::errno_text(err));
     }
-    local.per_root[e.root].push_back(std::move(node));
-    return 0;
+    std::vector<Node>& nodes = local.per_root[e.root];
+    nodes.push_back(std::move(node));
+    if (parent_tag == 0) local.roots.push_back({e.root, nodes.size() - 1});
+    else local.runs.back().end = nodes.size();
+    return e.st->is_dir() ? tag_of(thread, nodes.size() - 1) : 0;
   }
 
   void on_error(unsigned thread, const fs::WalkError& error) override {
@@ -89,20 +108,20 @@ public:
     out.walk = stats;
     out.trees.resize(m_roots.size());
     const auto gather_and_sort = [&](size_t r) {
-      // Sorted as pointers (8-byte moves, not a Node's ~200), then each node moved once,
+      // Ordered as pointers (8-byte moves, not a Node's ~200), then each node moved once,
       // straight from its thread's vector into its final place.
       std::vector<Node*> order_of;
       size_t total = 0;
       for (const auto& t : m_threads) total += t.per_root[r].size();
       order_of.reserve(total);
-      for (auto& t : m_threads)
-        for (Node& n : t.per_root[r]) order_of.push_back(&n);
-      if (order == ListingOrder::component)
-        std::sort(order_of.begin(), order_of.end(),
-                  [](const Node* a, const Node* b) { return path_less(a->rel_path, b->rel_path); });
-      else
+      if (order == ListingOrder::component) {
+        depth_first(r, order_of);
+      } else {
+        for (auto& t : m_threads)
+          for (Node& n : t.per_root[r]) order_of.push_back(&n);
         std::sort(order_of.begin(), order_of.end(),
                   [](const Node* a, const Node* b) { return a->rel_path < b->rel_path; });
+      }
       auto& nodes = out.trees[r].nodes;
       nodes.reserve(total); // one allocation, not a doubling series of page-faulting copies
       for (Node* n : order_of) nodes.push_back(std::move(*n));
@@ -128,10 +147,61 @@ public:
   }
 
 private:
+  // The entries of one directory: [begin, end) of one thread's vector for `root`.
+  struct Run {
+    fs::DirTag dir = 0;
+    uint32_t root = 0;
+    unsigned thread = 0;
+    size_t begin = 0;
+    size_t end = 0;
+  };
+  struct RootAt {
+    uint32_t root = 0;
+    size_t index = 0;
+  };
   struct Local {
     std::vector<std::vector<Node>> per_root;
+    std::vector<Run> runs;
+    std::vector<RootAt> roots;
     std::vector<ListingError> errors;
   };
+
+  // Root `r`'s nodes in verify::path_less order without comparing a path: each directory's
+  // entries are already in name order (the walker sorts them), so the order is the tree's
+  // depth-first order, a directory directly followed by its descendants ("a", "a/x", "a-b").
+  void depth_first(size_t r, std::vector<Node*>& out) {
+    std::unordered_map<fs::DirTag, const Run*> run_of;
+    for (const auto& t : m_threads)
+      for (const Run& run : t.runs)
+        if (run.root == r && run.end > run.begin) run_of.emplace(run.dir, &run);
+    struct Frame {
+      size_t next;
+      size_t end;
+      unsigned thread; // whose vector holds the run
+    };
+    std::vector<Frame> stack;
+    const auto visit = [&](unsigned thread, size_t index) {
+      Node& n = m_threads[thread].per_root[r][index];
+      out.push_back(&n);
+      if (!n.st.is_dir()) return;
+      const auto it = run_of.find(tag_of(thread, index));
+      if (it == run_of.end()) return;
+      const Run& run = *it->second;
+      stack.push_back({run.begin, run.end, run.thread});
+    };
+    for (unsigned t = 0; t < m_threads.size(); ++t)
+      for (const RootAt& at : m_threads[t].roots)
+        if (at.root == r) visit(t, at.index);
+    while (!stack.empty()) {
+      Frame& f = stack.back();
+      if (f.next == f.end) {
+        stack.pop_back();
+        continue;
+      }
+      const size_t index = f.next++;
+      visit(f.thread, index); // may push: `f` is not used after this
+    }
+  }
 
   void add_error(Local& local, uint32_t root, std::string_view rel, std::string op,
                  std::string message) {
