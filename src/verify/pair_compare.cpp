@@ -124,7 +124,9 @@ public:
       PairResult& r = m_results[t];
       const PairTask& task = m_tasks[t];
       const fs::FileStat* listed[2] = {&task.src->st, &task.dst->st};
-      const std::string name(name_of(task.src->rel_path));
+      // The name is the tail of the NUL-terminated rel_path: no copy for openat.
+      const std::string& rel = task.src->rel_path;
+      const char* const name = rel.c_str() + (rel.size() - name_of(rel).size());
       util::Fd fds[2];
       bool failed = false;
       for (uint8_t side = 0; side < 2 && !failed; ++side) {
@@ -133,7 +135,7 @@ public:
           failed = true;
           break;
         }
-        auto fd = fs::open_child(dir_fds[side], name.c_str(), false);
+        auto fd = fs::open_child(dir_fds[side], name, false);
         if (!fd) {
           fail(r, side, "open", fd.error());
           failed = true;
@@ -414,6 +416,8 @@ PairCompareStats compare_pairs(const fs::RootSet& roots, const std::vector<PairT
   const uint64_t own_bytes = own_group_bytes(options);
   std::vector<Group> groups;
   std::unordered_map<std::string_view, size_t> group_of;
+  std::string_view last_parent;
+  size_t last_group = SIZE_MAX; // tasks come in path order: most follow a sibling
   for (size_t t = 0; t < tasks.size(); ++t) {
     const std::string_view parent = parent_of(tasks[t].src->rel_path);
     const uint64_t size = tasks[t].src->st.size;
@@ -421,6 +425,8 @@ PairCompareStats compare_pairs(const fs::RootSet& roots, const std::vector<PairT
     if (size >= own_bytes) {
       g = groups.size();
       groups.push_back({parent, {}, 0});
+    } else if (last_group != SIZE_MAX && parent == last_parent && groups[last_group].bytes < k_group_bytes) {
+      g = last_group;
     } else {
       auto [it, fresh] = group_of.try_emplace(parent, groups.size());
       if (!fresh && groups[it->second].bytes >= k_group_bytes) {
@@ -429,6 +435,8 @@ PairCompareStats compare_pairs(const fs::RootSet& roots, const std::vector<PairT
       }
       if (fresh) groups.push_back({parent, {}, 0});
       g = it->second;
+      last_parent = parent; // the directory's current group, as group_of holds it
+      last_group = g;
     }
     groups[g].tasks.push_back(static_cast<uint32_t>(t));
     groups[g].bytes += size + 4096; // an open costs about as much as reading a page
