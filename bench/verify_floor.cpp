@@ -11,16 +11,17 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
-#include <dirent.h>
-#include <fcntl.h>
 #include <mutex>
-#include <sched.h>
 #include <string>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <thread>
-#include <unistd.h>
 #include <vector>
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <unistd.h>
 
 namespace {
 
@@ -58,9 +59,11 @@ bool next_dir(std::string& out) {
 }
 
 bool same_content(int a, int b, std::vector<char>& x, std::vector<char>& y) {
-  struct statx sa {}, sb {};
+  struct statx sa {
+  }, sb{};
   if (statx(a, "", AT_EMPTY_PATH, STATX_SIZE | STATX_BLOCKS, &sa) != 0 ||
-      statx(b, "", AT_EMPTY_PATH, STATX_SIZE | STATX_BLOCKS, &sb) != 0 || sa.stx_size != sb.stx_size)
+      statx(b, "", AT_EMPTY_PATH, STATX_SIZE | STATX_BLOCKS, &sb) != 0 ||
+      sa.stx_size != sb.stx_size)
     return false;
   if (sa.stx_blocks * 512 < sa.stx_size || sb.stx_blocks * 512 < sb.stx_size) {
     ++g_sparse;
@@ -70,7 +73,8 @@ bool same_content(int a, int b, std::vector<char>& x, std::vector<char>& y) {
   for (off_t off = 0;;) {
     const ssize_t n = pread(a, x.data(), x.size(), off);
     const ssize_t m = pread(b, y.data(), y.size(), off);
-    if (n != m || n < 0 || std::memcmp(x.data(), y.data(), static_cast<size_t>(n)) != 0) return false;
+    if (n != m || n < 0 || std::memcmp(x.data(), y.data(), static_cast<size_t>(n)) != 0)
+      return false;
     if (static_cast<size_t>(n) < x.size()) return true; // a short count is the end of both
     off += n;
   }
@@ -85,11 +89,13 @@ void compare_dirs() {
     const int dst = openat(g_roots[1], rel.c_str(), k_dir_flags);
     std::vector<std::string> below;
     long n = 0;
-    while (src >= 0 && dst >= 0 && (n = syscall(SYS_getdents64, src, dents.data(), dents.size())) > 0) {
+    while (src >= 0 && dst >= 0 &&
+           (n = syscall(SYS_getdents64, src, dents.data(), dents.size())) > 0) {
       for (long pos = 0; pos < n;) {
         const auto* d = reinterpret_cast<const Dirent64*>(dents.data() + pos);
         pos += d->d_reclen;
-        if (d->d_type == DT_DIR && std::strcmp(d->d_name, ".") != 0 && std::strcmp(d->d_name, "..") != 0)
+        if (d->d_type == DT_DIR && std::strcmp(d->d_name, ".") != 0 &&
+            std::strcmp(d->d_name, "..") != 0)
           below.push_back(rel + "/" + d->d_name);
         if (d->d_type != DT_REG) continue;
         const int a = openat(src, d->d_name, k_file_flags);
@@ -127,7 +133,7 @@ int main(int argc, char** argv) {
   std::vector<std::thread> pool;
   for (unsigned i = 0; i < threads; ++i) pool.emplace_back(compare_dirs);
   for (auto& t : pool) t.join();
-  std::printf("files read %ld, sparse skipped %ld, different %ld\n", g_files.load(), g_sparse.load(),
-              g_different.load());
+  std::printf("files read %ld, sparse skipped %ld, different %ld\n", g_files.load(),
+              g_sparse.load(), g_different.load());
   return g_different.load() == 0 ? 0 : 1;
 }

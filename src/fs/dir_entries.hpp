@@ -3,8 +3,8 @@
 // ownership games with the fd): the one loop the walker and fd-relative deletion share.
 
 #include <cerrno>
-#include <cstring>
 #include <cstdint>
+#include <cstring>
 #include <span>
 #include <type_traits>
 #include <sys/syscall.h>
@@ -14,8 +14,8 @@ namespace wsd::fs {
 
 /// Calls `f(const char* name)`, or `f(name, d_type, d_ino)` when F takes three arguments,
 /// for every entry of the directory `fd` except "." and "..", reading from the fd's current
-/// position (d_type is DT_UNKNOWN where the filesystem does not tell). Returns 0, or the errno of a failed getdents64
-/// (entries before the failure were delivered).
+/// position (d_type is DT_UNKNOWN where the filesystem does not tell). Returns 0, or the
+/// errno of a failed getdents64 (entries before the failure were delivered).
 template <typename F>
 int for_each_dir_entry(int fd, std::span<char> buffer, F&& f) {
   struct LinuxDirent64 {

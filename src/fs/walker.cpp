@@ -238,12 +238,13 @@ private:
       path.resize(prefix);
       path.append(name);
       const char* head = name.data() - k_name_head;
-      const bool deferred = m_options.defer_file_stat && static_cast<unsigned char>(head[8]) == DT_REG;
+      const bool deferred =
+          m_options.defer_file_stat && static_cast<unsigned char>(head[8]) == DT_REG;
       if (deferred) {
         st = FileStat{};
         st.type = EntryType::regular;
         std::memcpy(&st.ino, head, 8);
-        st.dev = now.dev; // a file lies on its directory's device (a bind mount on it: see the open)
+        st.dev = now.dev; // its directory's device (a file bind-mounted there: the open tells)
       } else if (const int err = stat_at(fd.get(), name.data(), st); err != 0) {
         report(thread, task.root, path, "statx", err);
         continue;

@@ -151,8 +151,8 @@ public:
     if (tasks.empty()) return;
     if (progress) progress->phase.store(1, std::memory_order_relaxed);
     std::vector<PairResult> results;
-    const PairCompareStats ps = compare_pairs(m_roots, tasks, pair_options(HashWhileComparing::no), results,
-                                              progress ? &progress->content : nullptr);
+    const PairCompareStats ps = compare_pairs(m_roots, tasks, pair_options(HashWhileComparing::no),
+                                              results, progress ? &progress->content : nullptr);
     m_report.files_hashed += ps.files;
     m_report.bytes_hashed += ps.bytes;
     for (size_t k = 0; k < tasks.size(); ++k) {

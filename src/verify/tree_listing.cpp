@@ -6,13 +6,14 @@
 #include <algorithm>
 #include <atomic>
 #include <cerrno>
+#include <fmt/format.h>
 #include <iterator>
+#include <sys/stat.h>
+#include <sys/xattr.h>
 #include <thread>
 #include <unordered_map>
+
 #include <fcntl.h>
-#include <sys/stat.h>
-#include <fmt/format.h>
-#include <sys/xattr.h>
 #include <unistd.h>
 
 namespace wsd::verify {
@@ -93,8 +94,10 @@ public:
     }
     std::vector<Node>& nodes = local.per_root[e.root];
     nodes.push_back(std::move(node));
-    if (parent_tag == 0) local.roots.push_back({e.root, nodes.size() - 1});
-    else local.runs.back().end = nodes.size();
+    if (parent_tag == 0)
+      local.roots.push_back({e.root, nodes.size() - 1});
+    else
+      local.runs.back().end = nodes.size();
     return e.st->is_dir() ? tag_of(thread, nodes.size() - 1) : 0;
   }
 
@@ -132,7 +135,8 @@ public:
       // the walk's thread count), so verify's two sorts run side by side.
       std::atomic<size_t> next{0};
       const auto work = [&] {
-        for (size_t r = next.fetch_add(1); r < m_roots.size(); r = next.fetch_add(1)) gather_and_sort(r);
+        for (size_t r = next.fetch_add(1); r < m_roots.size(); r = next.fetch_add(1))
+          gather_and_sort(r);
       };
       std::vector<std::jthread> pool;
       const size_t helpers = std::min(m_threads.size(), m_roots.size()) - 1;
@@ -218,7 +222,8 @@ private:
 // With `last_is_entry`, the path is "/proc/self/fd/DIRFD/NAME" and the l-variants act on NAME
 // itself (never following it: one call instead of open, fstat, list, close per entry).
 int xattrs_of_proc_path(const std::string& path,
-                        std::vector<std::pair<std::string, std::string>>& out, bool last_is_entry = false) {
+                        std::vector<std::pair<std::string, std::string>>& out,
+                        bool last_is_entry = false) {
   auto list = last_is_entry ? ::llistxattr : ::listxattr;
   auto get = last_is_entry ? ::lgetxattr : ::getxattr;
   std::string names;
