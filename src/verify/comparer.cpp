@@ -179,9 +179,10 @@ public:
 
   // Reads what must be read. Where the catalog has fresh rows for both files of a pair, their
   // digests answer without a read; where it has one, the other file is read and hashed (and
-  // its row stored); sparse large files go through the content pipeline (it skips holes);
-  // every other pair is read side by side and compared byte for byte (with a catalog also
-  // hashed as read, and a row stored for each side, so the next run reads neither file).
+  // its row stored); with a catalog, sparse large files go through the content pipeline (it
+  // skips holes); every other pair is read side by side and compared byte for byte (with a
+  // catalog also hashed as read, and a row stored for each side, so the next run reads
+  // neither file; without one, a sparse pair only where either file has data).
   void compare_content(VerifyProgress* progress) {
     const auto dst_root = static_cast<uint32_t>(m_roots.size() - 1);
     std::vector<size_t> candidates;
@@ -249,7 +250,10 @@ public:
       }
       const bool sparse = s.st.size >= k_sparse_pipeline_min &&
                           (s.st.allocated_bytes() < s.st.size || t.st.allocated_bytes() < t.st.size);
-      if (src_row || dst_row || sparse) {
+      // A sparse pair without rows: with a catalog hashed through the pipeline (holes as
+      // zeros, unread) so rows answer the next run; without one compared side by side over
+      // the regions where either file has data (pair_compare).
+      if (src_row || dst_row || (sparse && m_options.catalog)) {
         HashedPair h;
         h.pair = p;
         if (src_row) {

@@ -234,6 +234,12 @@ private:
   uint64_t compare_open(const util::Fd (&fds)[2], const fs::FileStat* const (&listed)[2],
                         std::string_view rel_path, PairResult& r) {
     const uint64_t size = listed[0]->size;
+    if (!m_hash && size >= k_sparse_pipeline_min &&
+        (listed[0]->allocated_bytes() < size || listed[1]->allocated_bytes() < size)) {
+      uint64_t read = 0;
+      if (compare_by_data_map(fds, listed, r, read)) return read;
+      // The filesystem cannot tell its holes: read everything.
+    }
     if (m_options.mmap_min_bytes != 0 && size >= m_options.mmap_min_bytes && size <= SIZE_MAX) {
       uint64_t done = 0;
       if (compare_mapped(fds, size, rel_path, r, done)) {
@@ -295,6 +301,70 @@ private:
         m_state.update(m_buf[0].get(), want);
     }
     return check_unchanged(fds, listed, r) ? size : off;
+  }
+
+  // A sparse pair, not hashed: only regions where either file has data are read and
+  // compared (a hole on one side reads as zeros); a region that is a hole in both is equal
+  // unread. `read` gets the bytes read per side. False, having read nothing, when the
+  // filesystem cannot tell holes (SEEK_DATA unsupported).
+  bool compare_by_data_map(const util::Fd (&fds)[2], const fs::FileStat* const (&listed)[2],
+                           PairResult& r, uint64_t& read) {
+    const uint64_t size = listed[0]->size;
+    read = 0;
+    for (uint64_t off = 0; off < size;) {
+      uint64_t next[2]; // each side's next data at or after `off` (size: none)
+      for (uint8_t side = 0; side < 2; ++side) {
+        const off_t d = ::lseek(fds[side].get(), static_cast<off_t>(off), SEEK_DATA);
+        if (d >= 0) {
+          next[side] = std::min<uint64_t>(static_cast<uint64_t>(d), size);
+        } else if (errno == ENXIO) {
+          next[side] = size;
+        } else if (off == 0 && (errno == EINVAL || errno == EOPNOTSUPP)) {
+          return false;
+        } else {
+          fail(r, side, "lseek", errno);
+          return true;
+        }
+      }
+      const uint64_t start = std::min(next[0], next[1]);
+      if (start >= size) break;
+      uint64_t end = size; // [start, end): data on one side at least, one kind on each
+      for (uint8_t side = 0; side < 2; ++side) {
+        if (next[side] > start) {
+          end = std::min(end, next[side]); // a hole on this side until then
+          continue;
+        }
+        const off_t h = ::lseek(fds[side].get(), static_cast<off_t>(start), SEEK_HOLE);
+        if (h < 0) {
+          fail(r, side, "lseek", errno);
+          return true;
+        }
+        end = std::min<uint64_t>(end, static_cast<uint64_t>(h));
+      }
+      for (uint64_t at = start; at < end; at += m_chunk) {
+        const auto want = static_cast<size_t>(std::min<uint64_t>(m_chunk, end - at));
+        for (uint8_t side = 0; side < 2; ++side) {
+          const ssize_t n = util::pread_once(fds[side].get(), m_buf[side].get(), want, at);
+          if (n < 0) {
+            fail(r, side, "read", errno);
+            return true;
+          }
+          if (static_cast<size_t>(n) != want) {
+            changed(r, side);
+            return true;
+          }
+        }
+        read += want;
+        if (std::memcmp(m_buf[0].get(), m_buf[1].get(), want) != 0) {
+          r.outcome = PairOutcome::different;
+          confirm_difference(fds, listed, r);
+          return true;
+        }
+      }
+      off = end;
+    }
+    check_unchanged(fds, listed, r);
+    return true;
   }
 
   // Maps both files and compares the mappings chunk by chunk (hashing equal chunks when

@@ -6,7 +6,9 @@
 // listing saw (dev, ino, size, mtime, ctime) before it is read, a small one is read in one
 // call of size + 1 bytes, a large one mapped read-only and compared in place (no copy out
 // of the page cache; a truncation while mapped, SIGBUS, is caught by util/sigbus_guard and
-// reported as a change), with a second statx after the comparison.
+// reported as a change), with a second statx after the comparison. A sparse pair that is
+// not hashed is compared over the regions where either file has data (SEEK_DATA/SEEK_HOLE):
+// a region that is a hole in both is equal unread.
 // Optionally each side's bytes are also hashed as they are read (XXH3-128 over the bytes in
 // order, holes read as zeros: content/file_hasher's definition, so the digest equals the
 // content pipeline's whole-file digest), for catalog rows.
