@@ -165,10 +165,10 @@ public:
         report_failure(r, tasks[k]);
         continue;
       }
-      for (Node* n : {&s, &t}) {
-        const fs::FileStat& now = r.stats[n == &s ? 0 : 1];
-        if (n->stat_deferred) n->st = now;
-        n->stat_deferred = false;
+      Node* const sides[2] = {&s, &t};
+      for (int side = 0; side < 2; ++side) {
+        if (sides[side]->stat_deferred) sides[side]->st = r.stats[side];
+        sides[side]->stat_deferred = false;
       }
       if (r.outcome == PairOutcome::size_differs)
         add(diff_for(pair), "size", fmt::format("{} bytes in SRC, {} in DST", s.st.size, t.st.size));

@@ -280,17 +280,7 @@ private:
     uint64_t off = 0;
     for (; off < size; off += m_chunk) {
       const auto want = static_cast<size_t>(std::min<uint64_t>(m_chunk, size - off));
-      for (uint8_t side = 0; side < 2; ++side) {
-        const ssize_t n = util::pread_once(fds[side].get(), m_buf[side].get(), want, off);
-        if (n < 0) {
-          fail(r, side, "read", errno);
-          return off;
-        }
-        if (static_cast<size_t>(n) != want) {
-          changed(r, side);
-          return off;
-        }
-      }
+      if (!read_both(fds, want, off, r)) return off;
       if (std::memcmp(m_buf[0].get(), m_buf[1].get(), want) != 0) {
         // The answer is known; the rest need not be read (so no digests either).
         r.outcome = PairOutcome::different;
@@ -301,6 +291,23 @@ private:
         m_state.update(m_buf[0].get(), want);
     }
     return check_unchanged(fds, listed, r) ? size : off;
+  }
+
+  // Reads `want` bytes at `at` of both files into m_buf; false with `r` set (an error, or a
+  // file shorter than that now: changed) otherwise.
+  bool read_both(const util::Fd (&fds)[2], size_t want, uint64_t at, PairResult& r) {
+    for (uint8_t side = 0; side < 2; ++side) {
+      const ssize_t n = util::pread_once(fds[side].get(), m_buf[side].get(), want, at);
+      if (n < 0) {
+        fail(r, side, "read", errno);
+        return false;
+      }
+      if (static_cast<size_t>(n) != want) {
+        changed(r, side);
+        return false;
+      }
+    }
+    return true;
   }
 
   // A sparse pair, not hashed: only regions where either file has data are read and
@@ -343,17 +350,7 @@ private:
       }
       for (uint64_t at = start; at < end; at += m_chunk) {
         const auto want = static_cast<size_t>(std::min<uint64_t>(m_chunk, end - at));
-        for (uint8_t side = 0; side < 2; ++side) {
-          const ssize_t n = util::pread_once(fds[side].get(), m_buf[side].get(), want, at);
-          if (n < 0) {
-            fail(r, side, "read", errno);
-            return true;
-          }
-          if (static_cast<size_t>(n) != want) {
-            changed(r, side);
-            return true;
-          }
-        }
+        if (!read_both(fds, want, at, r)) return true;
         read += want;
         if (std::memcmp(m_buf[0].get(), m_buf[1].get(), want) != 0) {
           r.outcome = PairOutcome::different;

@@ -47,6 +47,13 @@ std::vector<content::Digest128> pipeline_digests(const fs::RootSet& roots,
   return table.digests;
 }
 
+// One task per (SRC, DST) pair of nodes, laid out as SRC, DST, SRC, DST, ...
+std::vector<verify::PairTask> pairs_of(const std::vector<verify::Node>& nodes) {
+  std::vector<verify::PairTask> tasks;
+  for (size_t k = 0; k + 1 < nodes.size(); k += 2) tasks.push_back({&nodes[k], &nodes[k + 1]});
+  return tasks;
+}
+
 } // namespace
 
 class VerifyPairCompareBothPaths : public ::testing::TestWithParam<uint64_t> {};
@@ -202,8 +209,7 @@ TEST(VerifyPairCompare, DeferredStatsAreTakenFromTheOpenFiles) {
     nodes.push_back(s);
     nodes.push_back(node_of(t / "dst", rel));
   }
-  std::vector<verify::PairTask> tasks;
-  for (size_t k = 0; k < rels.size(); ++k) tasks.push_back({&nodes[2 * k], &nodes[2 * k + 1]});
+  const std::vector<verify::PairTask> tasks = pairs_of(nodes);
   // Default chunks (1 MiB): "large" is 9 of them, a unit of work of its own; "sparse" is
   // 2 MiB, left for the content pipeline by its holes alone.
   std::vector<verify::PairResult> results;
@@ -276,8 +282,7 @@ TEST(VerifyPairCompare, SparsePairsAreComparedOverTheirDataRegions) {
     nodes.push_back(node_of(t / "src", rel));
     nodes.push_back(node_of(t / "dst", rel));
   }
-  std::vector<verify::PairTask> tasks;
-  for (size_t k = 0; k < rels.size(); ++k) tasks.push_back({&nodes[2 * k], &nodes[2 * k + 1]});
+  const std::vector<verify::PairTask> tasks = pairs_of(nodes);
   std::vector<verify::PairResult> results;
   const auto stats = verify::compare_pairs(roots, tasks, {}, results, nullptr);
   using O = verify::PairOutcome;
