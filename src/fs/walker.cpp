@@ -52,7 +52,7 @@ public:
   Walk(const RootSet& roots, const WalkOptions& options, WalkVisitor& visitor,
        WalkProgress* progress)
       : m_roots(roots), m_options(options), m_visitor(visitor), m_progress(progress) {
-    m_threads = resolve_threads(options.threads);
+    m_threads = resolve_walk_threads(options.threads);
     m_max_open = options.max_open_dirs;
     if (m_max_open == 0) {
       struct rlimit lim {};
@@ -338,6 +338,11 @@ unsigned resolve_threads(unsigned requested) {
   if (requested > 0) return std::min(requested, 256u);
   const unsigned hw = std::thread::hardware_concurrency();
   return hw == 0 ? 1 : hw;
+}
+
+unsigned resolve_walk_threads(unsigned requested) {
+  if (requested > 0) return resolve_threads(requested);
+  return std::max(resolve_threads(0), k_walk_threads_min);
 }
 
 WalkStats walk(const RootSet& roots, const WalkOptions& options, WalkVisitor& visitor,

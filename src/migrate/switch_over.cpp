@@ -48,7 +48,7 @@ std::string proc_fd_path(int fd) { return fmt::format("/proc/self/fd/{}", fd); }
 
 std::vector<fs::ProcessUse> processes_using_tree(const std::string& src, const fs::WalkOptions& walk) {
   const fs::RootSet roots({src});
-  InodeCollector collector(fs::resolve_threads(walk.threads));
+  InodeCollector collector(fs::resolve_walk_threads(walk.threads));
   fs::walk(roots, walk, collector);
   const auto inodes = collector.merged();
   return fs::find_process_uses([&](uint64_t dev, uint64_t ino) { return inodes.contains({dev, ino}); });

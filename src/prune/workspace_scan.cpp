@@ -143,7 +143,7 @@ WorkspaceScan scan_workspaces(const fs::RootSet& roots, const fs::WalkOptions& o
                               std::optional<unsigned> workspace_depth) {
   const scan::WorkspaceMatcher matcher(workspace_glob, workspace_depth);
   fs::WalkOptions walk_options = options;
-  walk_options.threads = fs::resolve_threads(options.threads);
+  walk_options.threads = fs::resolve_walk_threads(options.threads);
   walk_options.excludes.emplace_back(std::string("/") + k_trash_name);
   PruneVisitor visitor(roots, matcher, walk_options.threads);
   fs::walk(roots, walk_options, visitor, nullptr);

@@ -344,7 +344,7 @@ ScanResult scan_tree(const fs::RootSet& roots, const ScanOptions& options,
   const auto start = std::chrono::steady_clock::now();
   const Classifier classifier(options.category_rules);
   const WorkspaceMatcher workspaces(options.workspace_glob, options.workspace_depth);
-  const unsigned threads = fs::resolve_threads(options.walk.threads);
+  const unsigned threads = fs::resolve_walk_threads(options.walk.threads);
   fs::WalkOptions walk_options = options.walk;
   walk_options.threads = threads;
   UsageVisitor visitor(roots, classifier, workspaces, threads, options.collect_min_size,

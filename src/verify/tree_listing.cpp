@@ -286,7 +286,7 @@ int read_xattrs(int dir_fd, const char* name, fs::EntryType type,
 Listings list_trees(const fs::RootSet& roots, const fs::WalkOptions& options, ReadXattrs xattrs,
                     fs::WalkProgress* progress, ListingOrder order) {
   fs::WalkOptions walk_options = options;
-  walk_options.threads = fs::resolve_threads(options.threads);
+  walk_options.threads = fs::resolve_walk_threads(options.threads);
   ListingVisitor visitor(roots, walk_options.threads, xattrs);
   const fs::WalkStats stats = fs::walk(roots, walk_options, visitor, progress);
   return visitor.finish(stats, order);
