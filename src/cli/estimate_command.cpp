@@ -210,6 +210,7 @@ int run_estimate_command(const EstimateArgs& args) {
                       {"read_seconds", result.read_seconds},
                       {"bytes_read", result.reader.bytes},
                       {"files_read", result.reader.files},
+                      {"waited_reads", result.reader.waited_reads},
                       {"changed", result.reader.changed},
                       {"read_errors", result.reader.errors},
                       {"catalog_hits", result.catalog_hits},

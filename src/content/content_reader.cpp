@@ -12,6 +12,8 @@
 #include <deque>
 #include <fcntl.h>
 #include <mutex>
+#include <semaphore>
+#include <sys/uio.h>
 #include <thread>
 #include <unistd.h>
 #include <vector>
@@ -23,10 +25,82 @@ namespace {
 constexpr size_t k_alignment = 4096;
 constexpr size_t k_batch_jobs = 64; // jobs a reader takes from the queue at once
 
-// util::pread_once, counted.
-ssize_t pread_full(int fd, std::byte* buf, size_t len, uint64_t offset, uint64_t* calls) {
-  if (calls) ++*calls;
-  return util::pread_once(fd, buf, len, offset);
+// At most `threads` reader threads use the CPU at once; a thread gives its slot up while it
+// waits for the disk, so more reads are outstanding than there are cores when the files are
+// not cached, and no more threads compete for the CPU than cores when they are.
+class CpuSlots {
+public:
+  explicit CpuSlots(unsigned slots) : m_free(static_cast<std::ptrdiff_t>(slots)) {}
+  void acquire() { m_free.acquire(); }
+  void release() { m_free.release(); }
+
+private:
+  std::counting_semaphore<> m_free;
+};
+
+// One thread's hold on a slot (given back when the thread ends, also by an exception).
+class SlotHold {
+public:
+  explicit SlotHold(CpuSlots& slots) : m_slots(slots) {}
+  SlotHold(const SlotHold&) = delete;
+  SlotHold& operator=(const SlotHold&) = delete;
+  ~SlotHold() { release(); }
+  void acquire() {
+    if (!m_held) m_slots.acquire();
+    m_held = true;
+  }
+  void release() {
+    if (m_held) m_slots.release();
+    m_held = false;
+  }
+
+private:
+  CpuSlots& m_slots;
+  bool m_held = false;
+};
+
+// What one reader thread's reads need besides the file: counters, and the CPU slot it holds
+// (null outside ContentReader::run, e.g. read_open_file: then reads simply block).
+struct ReadContext {
+  uint64_t* calls = nullptr;
+  uint64_t* waits = nullptr; // reads that found their bytes uncached and waited for the disk
+  SlotHold* slot = nullptr;
+  bool nowait = true;        // cleared for a file whose filesystem refuses RWF_NOWAIT
+};
+
+// util::pread_once, counted; with a CPU slot held, first tried with RWF_NOWAIT (the page
+// cache only), and only what that could not give is read with the slot given up. A short
+// count that ends exactly at `expected_end` (the size the walk saw) is end of file, as a
+// blocking read would say; anything else short is completed by the blocking read.
+ssize_t pread_full(int fd, std::byte* buf, size_t len, uint64_t offset, uint64_t expected_end,
+                   ReadContext& ctx) {
+  if (ctx.calls) ++*ctx.calls;
+  if (!ctx.slot || !ctx.nowait) return util::pread_once(fd, buf, len, offset);
+  struct iovec iov {buf, len};
+  ssize_t got;
+  do {
+    got = ::preadv2(fd, &iov, 1, static_cast<off_t>(offset), RWF_NOWAIT);
+  } while (got < 0 && errno == EINTR);
+  if (got >= 0 && (static_cast<size_t>(got) == len || offset + static_cast<uint64_t>(got) == expected_end))
+    return got;
+  if (got < 0) {
+    if (errno != EAGAIN) {
+      if (errno != EOPNOTSUPP && errno != EINVAL) return -1;
+      ctx.nowait = false; // this filesystem cannot say: read as before, slot held
+      return util::pread_once(fd, buf, len, offset);
+    }
+    got = 0;
+  }
+  if (ctx.waits) ++*ctx.waits;
+  ctx.slot->release();
+  const ssize_t rest = util::pread_once(fd, buf + got, len - static_cast<size_t>(got), offset + static_cast<uint64_t>(got));
+  const int err = errno;
+  ctx.slot->acquire();
+  if (rest < 0) {
+    errno = err;
+    return -1;
+  }
+  return got + rest;
 }
 
 ReadResult failure(const char* op, int err) {
@@ -45,11 +119,11 @@ ReadResult changed() {
 
 // Reads [begin, end) in buffer-sized pieces; false with `result` set on a problem.
 bool read_range(int fd, uint64_t begin, uint64_t end, std::span<std::byte> buffer,
-                ContentConsumer& consumer, ReadResult& result, uint64_t* calls) {
+                ContentConsumer& consumer, ReadResult& result, ReadContext& ctx) {
   uint64_t off = begin;
   while (off < end) {
     const size_t want = static_cast<size_t>(std::min<uint64_t>(buffer.size(), end - off));
-    const ssize_t n = pread_full(fd, buffer.data(), want, off, calls);
+    const ssize_t n = pread_full(fd, buffer.data(), want, off, end, ctx);
     if (n < 0) {
       result = failure("read", errno);
       return false;
@@ -68,7 +142,7 @@ bool read_range(int fd, uint64_t begin, uint64_t end, std::span<std::byte> buffe
 // Walks data extents with SEEK_DATA/SEEK_HOLE. Returns false with `unsupported` set when
 // the filesystem cannot tell (then the caller reads everything).
 bool read_sparse(int fd, uint64_t size, std::span<std::byte> buffer, ContentConsumer& consumer,
-                 ReadResult& result, bool& unsupported, uint64_t* calls) {
+                 ReadResult& result, bool& unsupported, ReadContext& ctx) {
   uint64_t off = 0;
   while (off < size) {
     const off_t data = ::lseek(fd, static_cast<off_t>(off), SEEK_DATA);
@@ -97,7 +171,7 @@ bool read_sparse(int fd, uint64_t size, std::span<std::byte> buffer, ContentCons
       return false;
     }
     const uint64_t data_end = std::min<uint64_t>(static_cast<uint64_t>(hole), size);
-    if (!read_range(fd, data_start, data_end, buffer, consumer, result, calls)) return false;
+    if (!read_range(fd, data_start, data_end, buffer, consumer, result, ctx)) return false;
     off = data_end;
   }
   return true;
@@ -109,7 +183,7 @@ bool same_identity(const fs::FileStat& st, const FileJob& job) {
 }
 
 ReadResult read_checked(int fd, const FileJob& job, std::span<std::byte> buffer,
-                        uint64_t partial_bytes, ContentConsumer& consumer, uint64_t* calls) {
+                        uint64_t partial_bytes, ContentConsumer& consumer, ReadContext& ctx) {
   fs::FileStat before;
   if (const int err = fs::stat_fd(fd, before); err != 0) return failure("statx", err);
   if (!before.is_regular()) return failure("open", EINVAL);
@@ -121,7 +195,7 @@ ReadResult read_checked(int fd, const FileJob& job, std::span<std::byte> buffer,
     // Two small reads; the consumer sees [0, p) and [size - p, size).
     const auto p = static_cast<size_t>(std::min<uint64_t>(partial_bytes, buffer.size()));
     for (const uint64_t off : {uint64_t{0}, size - p}) {
-      const ssize_t n = pread_full(fd, buffer.data(), p, off, calls);
+      const ssize_t n = pread_full(fd, buffer.data(), p, off, off + p, ctx);
       if (n < 0) return failure("read", errno);
       if (static_cast<size_t>(n) != p) return changed();
       consumer.data(off, buffer.first(p));
@@ -135,7 +209,7 @@ ReadResult read_checked(int fd, const FileJob& job, std::span<std::byte> buffer,
     // A small, fully allocated file: one read of size + 1 also proves it did not grow. No
     // second statx: a write during this one read changes mtime/ctime, so nothing keyed by
     // the identity checked above (catalog rows) can be taken for the new content.
-    const ssize_t n = pread_full(fd, buffer.data(), static_cast<size_t>(size) + 1, 0, calls);
+    const ssize_t n = pread_full(fd, buffer.data(), static_cast<size_t>(size) + 1, 0, size, ctx);
     if (n < 0) return failure("read", errno);
     if (static_cast<uint64_t>(n) != size) return changed();
     if (size > 0) consumer.data(0, buffer.first(static_cast<size_t>(size)));
@@ -146,9 +220,9 @@ ReadResult read_checked(int fd, const FileJob& job, std::span<std::byte> buffer,
     bool unsupported = false;
     bool ok = true;
     if (before.allocated_bytes() < size)
-      ok = read_sparse(fd, size, buffer, consumer, result, unsupported, calls);
+      ok = read_sparse(fd, size, buffer, consumer, result, unsupported, ctx);
     if (before.allocated_bytes() >= size || unsupported)
-      ok = read_range(fd, 0, size, buffer, consumer, result, calls);
+      ok = read_range(fd, 0, size, buffer, consumer, result, ctx);
     if (!ok) return result;
   }
   // Changed while we read? (A writer that keeps size and times is caught by whoever acts
@@ -182,13 +256,25 @@ public:
 
   /// Moves up to `max` jobs into `out` (cleared first): a fair share of what waits, so the
   /// last jobs still spread over the readers. False when the queue is closed and empty.
-  bool pop_batch(std::vector<FileJob>& out, size_t max) {
+  /// A caller holding a CPU slot (`slot`) gives it up while it waits for jobs (never while
+  /// it holds the queue's lock: a thread waiting for a slot may want the lock).
+  bool pop_batch(std::vector<FileJob>& out, size_t max, SlotHold* slot = nullptr) {
     out.clear();
     std::unique_lock lock(m_mutex);
-    if (m_jobs.empty() && !m_closed) {
+    while (m_jobs.empty() && !m_closed) {
+      if (slot) {
+        lock.unlock();
+        slot->release();
+        lock.lock();
+      }
       ++m_consumers_waiting;
       m_not_empty.wait(lock, [&] { return !m_jobs.empty() || m_closed; });
       --m_consumers_waiting;
+      if (slot) {
+        lock.unlock();
+        slot->acquire();
+        lock.lock();
+      }
     }
     if (m_jobs.empty()) return false;
     const size_t share = (m_jobs.size() + m_consumers - 1) / m_consumers;
@@ -250,14 +336,29 @@ std::string job_path(const FileJob& job, const ReaderOptions& options) {
   return path;
 }
 
-ReadResult read_open_file(int fd, const FileJob& job, std::span<std::byte> buffer,
-                          uint64_t partial_bytes, ContentConsumer& consumer, uint64_t* read_calls) {
+namespace {
+
+ReadResult read_job(int fd, const FileJob& job, std::span<std::byte> buffer, uint64_t partial_bytes,
+                    ContentConsumer& consumer, ReadContext& ctx) {
   consumer.begin(job);
   // One byte of the buffer is reserved for the size + 1 probe of small files.
-  const ReadResult result =
-      read_checked(fd, job, buffer.first(buffer.size() - 1), partial_bytes, consumer, read_calls);
+  const ReadResult result = read_checked(fd, job, buffer.first(buffer.size() - 1), partial_bytes, consumer, ctx);
   consumer.end(job, result);
   return result;
+}
+
+} // namespace
+
+ReadResult read_open_file(int fd, const FileJob& job, std::span<std::byte> buffer,
+                          uint64_t partial_bytes, ContentConsumer& consumer, uint64_t* read_calls) {
+  ReadContext ctx;
+  ctx.calls = read_calls;
+  return read_job(fd, job, buffer, partial_bytes, consumer, ctx);
+}
+
+unsigned reader_threads(const ReaderOptions& options) {
+  if (options.io_threads > 0) return std::min(options.io_threads, 256u);
+  return std::max(fs::resolve_threads(options.threads), k_reader_threads_min);
 }
 
 ContentReader::ContentReader(const fs::RootSet& roots, ReaderOptions options)
@@ -291,7 +392,8 @@ int ContentReader::open_dir(const FileJob& job, DirCache& cache) const {
 ReaderStats ContentReader::run(
     const std::function<void(const std::function<void(FileJob)>& push)>& produce,
     const ConsumerFactory& factory, ReaderProgress* progress) {
-  const unsigned threads = fs::resolve_threads(m_options.threads);
+  const unsigned threads = reader_threads(m_options);
+  CpuSlots slots(fs::resolve_threads(m_options.threads));
   JobQueue queue(m_options.queue_capacity, threads);
   std::vector<ReaderStats> per_thread(threads);
   std::vector<std::thread> workers;
@@ -299,15 +401,21 @@ ReaderStats ContentReader::run(
   std::mutex failure_mutex;
   for (unsigned t = 0; t < threads; ++t) {
     workers.emplace_back([&, t] {
+      SlotHold slot(slots);
       try {
+        slot.acquire();
         AlignedBuffer buffer(m_options.buffer_bytes + k_alignment);
         const std::span<std::byte> span(buffer.data, buffer.size);
         std::unique_ptr<ContentConsumer> consumer = factory(t);
         ReaderStats& stats = per_thread[t];
+        ReadContext ctx;
+        ctx.calls = &stats.read_calls;
+        ctx.waits = &stats.waited_reads;
+        ctx.slot = &slot;
         std::vector<FileJob> batch;
         batch.reserve(k_batch_jobs);
         DirCache cache;
-        while (queue.pop_batch(batch, k_batch_jobs)) {
+        while (queue.pop_batch(batch, k_batch_jobs, &slot)) {
           uint64_t batch_bytes = 0;
           for (const FileJob& job : batch) {
             ReadResult result;
@@ -326,8 +434,8 @@ ReaderStats ContentReader::run(
               if (fd.error() == ENOENT) result = changed();
               consumer->end(job, result);
             } else {
-              result = read_open_file(fd->get(), job, span, m_options.partial_bytes, *consumer,
-                                      &stats.read_calls);
+              ctx.nowait = true;
+              result = read_job(fd->get(), job, span, m_options.partial_bytes, *consumer, ctx);
               if (m_options.after_read && result.outcome == ReadOutcome::ok) m_options.after_read(job, fd->get());
             }
             stats.files++;
@@ -343,6 +451,7 @@ ReaderStats ContentReader::run(
           }
         }
       } catch (...) {
+        slot.release();
         std::lock_guard lock(failure_mutex);
         if (!failure_ptr) failure_ptr = std::current_exception();
         std::vector<FileJob> drain;
@@ -367,6 +476,7 @@ ReaderStats ContentReader::run(
     total.bytes += s.bytes;
     total.hole_bytes += s.hole_bytes;
     total.read_calls += s.read_calls;
+    total.waited_reads += s.waited_reads;
     total.changed += s.changed;
     total.errors += s.errors;
   }

@@ -55,6 +55,7 @@ struct HashPass {
   std::vector<content::Digest128> digests;
   std::vector<bool> ok;
   uint64_t bytes = 0;
+  uint64_t waited_reads = 0;
   uint64_t skipped = 0; // left unopened (ReaderOptions::skip_unopened)
 };
 
@@ -89,6 +90,7 @@ HashPass hash_files(const fs::RootSet& roots, const scan::FileList& list,
   pass.digests = std::move(table.digests);
   pass.ok.resize(which.size());
   pass.bytes = cached.reader.bytes;
+  pass.waited_reads = cached.reader.waited_reads;
   for (size_t k = 0; k < which.size(); ++k) {
     pass.ok[k] = table.outcomes[k] == content::ReadOutcome::ok;
     pass.skipped += table.outcomes[k] == content::ReadOutcome::skipped;
@@ -463,6 +465,7 @@ DuplicateSet find_duplicates(const fs::RootSet& roots, const scan::FileList& lis
   out.stats.inline_unread = first.skipped;
   out.stats.partial_hashed = candidates.size() - first.skipped;
   out.stats.bytes_read += first.bytes;
+  out.stats.waited_reads += first.waited_reads;
   out.stats.seconds_partial = seconds_since(start);
   ::malloc_trim(0); // the reader threads' buffers
 
@@ -504,6 +507,7 @@ DuplicateSet find_duplicates(const fs::RootSet& roots, const scan::FileList& lis
       out.problems, progress, out.stats.catalog_hits);
   out.stats.full_hashed = second.size();
   out.stats.bytes_read += full.bytes;
+  out.stats.waited_reads += full.waited_reads;
   out.stats.seconds_full = seconds_since(start);
   release(second_files);
   std::vector<content::Digest128> partial_of_second(second.size()); // by position in `second`

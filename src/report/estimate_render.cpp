@@ -366,9 +366,10 @@ std::string render_estimate_text(const EstimateReport& r, const EstimateRenderOp
 
   if (options.stats) {
     out += fmt::format("\nstats: scan {:.2f} s, read+model {:.2f} s, {} read in {} files ({} read calls, "
-                       "{} changed, {} errors), {:.0f} MB/s\n",
+                       "{} waited for the disk, {} changed, {} errors), {:.0f} MB/s\n",
                        r.scan_seconds, e.read_seconds, bytes(e.reader.bytes), util::format_count(e.reader.files),
-                       util::format_count(e.reader.read_calls), util::format_count(e.reader.changed),
+                       util::format_count(e.reader.read_calls), util::format_count(e.reader.waited_reads),
+                       util::format_count(e.reader.changed),
                        util::format_count(e.reader.errors),
                        e.read_seconds > 0 ? static_cast<double>(e.reader.bytes) / e.read_seconds / 1e6 : 0.0);
     for (const LaneResult& lane : e.lanes) {

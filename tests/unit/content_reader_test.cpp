@@ -5,8 +5,13 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
+#include <chrono>
 #include <fcntl.h>
+#include <memory>
 #include <mutex>
+#include <sys/mman.h>
+#include <thread>
 #include <unistd.h>
 
 using namespace wsd;
@@ -216,4 +221,102 @@ TEST(ContentReader, SkipUnopenedLeavesFilesUnopened) {
     }
   }
   EXPECT_EQ(table.outcomes[3], content::ReadOutcome::changed);
+}
+
+namespace {
+
+// Writes the file's dirty pages and drops its clean ones from the page cache; true when
+// mincore then finds its first page gone (not so on tmpfs, say). Not probed with a RWF_NOWAIT
+// read: that starts the readahead it cannot wait for.
+bool drop_from_cache(const std::string& path) {
+  const int fd = ::open(path.c_str(), O_RDONLY);
+  if (fd < 0) return false;
+  ::fdatasync(fd);
+  ::posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED);
+  void* map = ::mmap(nullptr, 4096, PROT_READ, MAP_SHARED, fd, 0);
+  ::close(fd);
+  if (map == MAP_FAILED) return false;
+  unsigned char resident = 1;
+  const bool dropped = ::mincore(map, 4096, &resident) == 0 && (resident & 1) == 0;
+  ::munmap(map, 4096);
+  return dropped;
+}
+
+// Hashes like make_file_hasher, and records how many consumers were inside data() at once.
+class CountingHasher final : public content::ContentConsumer {
+public:
+  CountingHasher(content::DigestTable& table, std::atomic<int>& inside, std::atomic<int>& most)
+      : m_hasher(content::make_file_hasher(table)), m_inside(inside), m_most(most) {}
+  void begin(const content::FileJob& job) override { m_hasher->begin(job); }
+  void data(uint64_t off, std::span<const std::byte> b) override {
+    const int now = ++m_inside;
+    int seen = m_most.load();
+    while (now > seen && !m_most.compare_exchange_weak(seen, now)) {
+    }
+    std::this_thread::sleep_for(std::chrono::microseconds(200)); // widens any overlap
+    m_hasher->data(off, b);
+    --m_inside;
+  }
+  void hole(uint64_t off, uint64_t len) override { m_hasher->hole(off, len); }
+  void end(const content::FileJob& job, const content::ReadResult& r) override { m_hasher->end(job, r); }
+
+private:
+  std::unique_ptr<content::ContentConsumer> m_hasher;
+  std::atomic<int>& m_inside;
+  std::atomic<int>& m_most;
+};
+
+} // namespace
+
+// Files not in the page cache are read by more threads than CPU slots, each giving its slot
+// up while it waits for the disk; consumers never run on more threads than slots, every byte
+// arrives (also of a file whose first page alone is cached), and a warm re-read waits for nothing.
+TEST(ContentReader, UncachedFilesAreReadWithTheCpuSlotGivenUp) {
+  test::TempDir t;
+  std::vector<std::string> bodies;
+  for (int i = 0; i < 48; ++i) {
+    const size_t size = i % 3 == 0 ? 5000 : i % 3 == 1 ? 200 * 1024 + static_cast<size_t>(i) : 3 * 1024 * 1024 + 7;
+    bodies.push_back(test::random_bytes(size, static_cast<uint64_t>(i) + 100));
+    test::write_file(t / ("d/f" + std::to_string(i)), bodies.back());
+  }
+  for (int i = 0; i < 48; ++i)
+    if (!drop_from_cache(t / ("d/f" + std::to_string(i))))
+      GTEST_SKIP() << "this filesystem keeps files in the page cache after POSIX_FADV_DONTNEED (tmpfs?)";
+  { // f1's first page alone back in the cache: a RWF_NOWAIT read gives a short count
+    const int fd = ::open((t / "d/f1").c_str(), O_RDONLY);
+    ::posix_fadvise(fd, 0, 0, POSIX_FADV_RANDOM);
+    char page[4096];
+    ASSERT_EQ(::pread(fd, page, sizeof page, 0), 4096);
+    ::close(fd);
+  }
+  const fs::RootSet roots({t.path()});
+  std::vector<content::FileJob> jobs;
+  for (int i = 0; i < 48; ++i) jobs.push_back(job_for(t.path(), "d/f" + std::to_string(i), static_cast<uint64_t>(i)));
+  content::ReaderOptions o;
+  o.threads = 1;
+  o.io_threads = 6;
+  auto run = [&](content::DigestTable& table, int& most_inside) {
+    std::atomic<int> inside{0}, most{0};
+    content::ContentReader reader(roots, o);
+    const auto stats = reader.run([&](const auto& push) { for (const auto& j : jobs) push(j); },
+                                  [&](unsigned) { return std::make_unique<CountingHasher>(table, inside, most); });
+    most_inside = most.load();
+    return stats;
+  };
+  content::DigestTable cold(jobs.size());
+  int cold_most = 0;
+  const auto cold_stats = run(cold, cold_most);
+  EXPECT_EQ(content::reader_threads(o), 6u);
+  EXPECT_EQ(cold_most, 1) << "consumers ran on more threads than CPU slots";
+  EXPECT_GE(cold_stats.waited_reads, 47u) << "every uncached file (but f1's cached first page) waited";
+  for (size_t i = 0; i < jobs.size(); ++i) {
+    EXPECT_EQ(cold.outcomes[i], content::ReadOutcome::ok) << i;
+    EXPECT_EQ(cold.digests[i], content::hash_bytes({reinterpret_cast<const std::byte*>(bodies[i].data()), bodies[i].size()})) << i;
+  }
+  content::DigestTable warm(jobs.size());
+  int warm_most = 0;
+  const auto warm_stats = run(warm, warm_most);
+  EXPECT_EQ(warm_stats.waited_reads, 0u);
+  EXPECT_EQ(warm_stats.read_calls, cold_stats.read_calls) << "a read that waited is still one read call";
+  EXPECT_EQ(warm.digests, cold.digests);
 }
