@@ -3,6 +3,7 @@
 #include "fs/file_stat.hpp"
 #include "fs/safe_open.hpp"
 #include "fs/walker.hpp"
+#include "util/cpu_slots.hpp"
 #include "util/fd.hpp"
 
 #include <algorithm>
@@ -12,8 +13,6 @@
 #include <deque>
 #include <fcntl.h>
 #include <mutex>
-#include <semaphore>
-#include <sys/uio.h>
 #include <thread>
 #include <unistd.h>
 #include <vector>
@@ -25,82 +24,19 @@ namespace {
 constexpr size_t k_alignment = 4096;
 constexpr size_t k_batch_jobs = 64; // jobs a reader takes from the queue at once
 
-// At most `threads` reader threads use the CPU at once; a thread gives its slot up while it
-// waits for the disk, so more reads are outstanding than there are cores when the files are
-// not cached, and no more threads compete for the CPU than cores when they are.
-class CpuSlots {
-public:
-  explicit CpuSlots(unsigned slots) : m_free(static_cast<std::ptrdiff_t>(slots)) {}
-  void acquire() { m_free.acquire(); }
-  void release() { m_free.release(); }
-
-private:
-  std::counting_semaphore<> m_free;
-};
-
-// One thread's hold on a slot (given back when the thread ends, also by an exception).
-class SlotHold {
-public:
-  explicit SlotHold(CpuSlots& slots) : m_slots(slots) {}
-  SlotHold(const SlotHold&) = delete;
-  SlotHold& operator=(const SlotHold&) = delete;
-  ~SlotHold() { release(); }
-  void acquire() {
-    if (!m_held) m_slots.acquire();
-    m_held = true;
-  }
-  void release() {
-    if (m_held) m_slots.release();
-    m_held = false;
-  }
-
-private:
-  CpuSlots& m_slots;
-  bool m_held = false;
-};
-
-// What one reader thread's reads need besides the file: counters, and the CPU slot it holds
-// (null outside ContentReader::run, e.g. read_open_file: then reads simply block).
+// What one reader thread's reads need besides the file.
 struct ReadContext {
   uint64_t* calls = nullptr;
-  uint64_t* waits = nullptr; // reads that found their bytes uncached and waited for the disk
-  SlotHold* slot = nullptr;
-  bool nowait = true;        // cleared for a file whose filesystem refuses RWF_NOWAIT
+  util::SlotReads* reads = nullptr; // null outside ContentReader::run: reads simply block
 };
 
-// util::pread_once, counted; with a CPU slot held, first tried with RWF_NOWAIT (the page
-// cache only), and only what that could not give is read with the slot given up. A short
-// count that ends exactly at `expected_end` (the size the walk saw) is end of file, as a
-// blocking read would say; anything else short is completed by the blocking read.
+// One read, counted; within ContentReader::run, with the thread's CPU slot given up while it
+// waits for the disk (util::pread_yielding, whose rule on short counts `expected_end` sets).
 ssize_t pread_full(int fd, std::byte* buf, size_t len, uint64_t offset, uint64_t expected_end,
                    ReadContext& ctx) {
   if (ctx.calls) ++*ctx.calls;
-  if (!ctx.slot || !ctx.nowait) return util::pread_once(fd, buf, len, offset);
-  struct iovec iov {buf, len};
-  ssize_t got;
-  do {
-    got = ::preadv2(fd, &iov, 1, static_cast<off_t>(offset), RWF_NOWAIT);
-  } while (got < 0 && errno == EINTR);
-  if (got >= 0 && (static_cast<size_t>(got) == len || offset + static_cast<uint64_t>(got) == expected_end))
-    return got;
-  if (got < 0) {
-    if (errno != EAGAIN) {
-      if (errno != EOPNOTSUPP && errno != EINVAL) return -1;
-      ctx.nowait = false; // this filesystem cannot say: read as before, slot held
-      return util::pread_once(fd, buf, len, offset);
-    }
-    got = 0;
-  }
-  if (ctx.waits) ++*ctx.waits;
-  ctx.slot->release();
-  const ssize_t rest = util::pread_once(fd, buf + got, len - static_cast<size_t>(got), offset + static_cast<uint64_t>(got));
-  const int err = errno;
-  ctx.slot->acquire();
-  if (rest < 0) {
-    errno = err;
-    return -1;
-  }
-  return got + rest;
+  if (!ctx.reads) return util::pread_once(fd, buf, len, offset);
+  return util::pread_yielding(fd, buf, len, offset, expected_end, *ctx.reads);
 }
 
 ReadResult failure(const char* op, int err) {
@@ -258,7 +194,7 @@ public:
   /// last jobs still spread over the readers. False when the queue is closed and empty.
   /// A caller holding a CPU slot (`slot`) gives it up while it waits for jobs (never while
   /// it holds the queue's lock: a thread waiting for a slot may want the lock).
-  bool pop_batch(std::vector<FileJob>& out, size_t max, SlotHold* slot = nullptr) {
+  bool pop_batch(std::vector<FileJob>& out, size_t max, util::SlotHold* slot = nullptr) {
     out.clear();
     std::unique_lock lock(m_mutex);
     while (m_jobs.empty() && !m_closed) {
@@ -358,7 +294,7 @@ ReadResult read_open_file(int fd, const FileJob& job, std::span<std::byte> buffe
 
 unsigned reader_threads(const ReaderOptions& options) {
   if (options.io_threads > 0) return std::min(options.io_threads, 256u);
-  return std::max(fs::resolve_threads(options.threads), k_reader_threads_min);
+  return std::max(fs::resolve_threads(options.threads), util::k_io_threads_min);
 }
 
 ContentReader::ContentReader(const fs::RootSet& roots, ReaderOptions options)
@@ -393,7 +329,7 @@ ReaderStats ContentReader::run(
     const std::function<void(const std::function<void(FileJob)>& push)>& produce,
     const ConsumerFactory& factory, ReaderProgress* progress) {
   const unsigned threads = reader_threads(m_options);
-  CpuSlots slots(fs::resolve_threads(m_options.threads));
+  util::CpuSlots slots(fs::resolve_threads(m_options.threads));
   JobQueue queue(m_options.queue_capacity, threads);
   std::vector<ReaderStats> per_thread(threads);
   std::vector<std::thread> workers;
@@ -401,17 +337,18 @@ ReaderStats ContentReader::run(
   std::mutex failure_mutex;
   for (unsigned t = 0; t < threads; ++t) {
     workers.emplace_back([&, t] {
-      SlotHold slot(slots);
+      util::SlotHold slot(slots);
       try {
         slot.acquire();
         AlignedBuffer buffer(m_options.buffer_bytes + k_alignment);
         const std::span<std::byte> span(buffer.data, buffer.size);
         std::unique_ptr<ContentConsumer> consumer = factory(t);
         ReaderStats& stats = per_thread[t];
+        util::SlotReads reads;
+        reads.slot = &slot;
         ReadContext ctx;
         ctx.calls = &stats.read_calls;
-        ctx.waits = &stats.waited_reads;
-        ctx.slot = &slot;
+        ctx.reads = &reads;
         std::vector<FileJob> batch;
         batch.reserve(k_batch_jobs);
         DirCache cache;
@@ -434,11 +371,12 @@ ReaderStats ContentReader::run(
               if (fd.error() == ENOENT) result = changed();
               consumer->end(job, result);
             } else {
-              ctx.nowait = true;
+              reads.nowait = true;
               result = read_job(fd->get(), job, span, m_options.partial_bytes, *consumer, ctx);
               if (m_options.after_read && result.outcome == ReadOutcome::ok) m_options.after_read(job, fd->get());
             }
             stats.files++;
+            stats.waited_reads = reads.waited;
             stats.bytes += result.bytes_read;
             stats.hole_bytes += result.hole_bytes;
             if (result.outcome == ReadOutcome::changed) stats.changed++;

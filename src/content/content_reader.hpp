@@ -94,16 +94,10 @@ public:
 /// Makes the consumer for reader thread `thread`.
 using ConsumerFactory = std::function<std::unique_ptr<ContentConsumer>(unsigned thread)>;
 
-/// Reader threads by default. A thread that finds a file's bytes uncached gives its CPU slot
-/// up while it waits for the disk, so up to this many reads are outstanding on a cold cache;
-/// on a warm one only `threads` of them run. Measured on 2 cores, the 7 GiB corpus read cold:
-/// estimate 50.8 s with 2 reader threads, 21.0 s with 8, 17.8 s with 16 (cat: 72 s, 8 cats
-/// in parallel: 23 s).
-constexpr unsigned k_reader_threads_min = 16;
-
 struct ReaderOptions {
   unsigned threads = 0;             // CPU slots: threads reading or consuming at once (0: one per core)
-  unsigned io_threads = 0;          // reader threads (0: max(threads, k_reader_threads_min))
+  unsigned io_threads = 0;          // reader threads (0: max(threads, util::k_io_threads_min)); a
+                                    // thread gives its CPU slot up while a read waits for the disk
   size_t buffer_bytes = 1 << 20;    // per-thread read buffer (multiple of 4096)
   size_t queue_capacity = 4096;     // jobs waiting at most
   uint64_t partial_bytes = 4096;    // head/tail size for ReadScope::head_tail

@@ -3,6 +3,7 @@
 #include "fs/file_stat.hpp"
 #include "fs/safe_open.hpp"
 #include "fs/walker.hpp"
+#include "util/cpu_slots.hpp"
 #include "util/digest_stream.hpp"
 #include "util/fd.hpp"
 #include "util/pause_point.hpp"
@@ -168,7 +169,14 @@ public:
     m_stats.bytes += bytes;
   }
 
+  /// The CPU slot this worker's thread holds while it computes (see util/cpu_slots.hpp).
+  void hold(util::SlotHold* slot) {
+    m_slot = slot;
+    for (auto& r : m_reads) r.slot = slot;
+  }
+
   const PairCompareStats& stats() const { return m_stats; }
+  uint64_t waited_reads() const { return m_reads[0].waited + m_reads[1].waited; }
 
 private:
   // An open directory of one tree, kept while later groups lie below it.
@@ -242,7 +250,18 @@ private:
     }
     if (m_options.mmap_min_bytes != 0 && size >= m_options.mmap_min_bytes && size <= SIZE_MAX) {
       uint64_t done = 0;
-      if (compare_mapped(fds, size, rel_path, r, done)) {
+      // Pages of a mapping are read as they are faulted in, with no read call to give the
+      // slot up around: a pair whose first page is not cached is compared without the slot
+      // (its memcmp mostly waits on the disk).
+      const bool cold = m_slot && (!util::cached_at(fds[0].get(), 0, m_reads[0]) ||
+                                   !util::cached_at(fds[1].get(), 0, m_reads[1]));
+      if (cold) {
+        ++m_reads[0].waited;
+        m_slot->release();
+      }
+      const bool mapped = compare_mapped(fds, size, rel_path, r, done);
+      if (cold) m_slot->acquire();
+      if (mapped) {
         if (r.outcome == PairOutcome::different) confirm_difference(fds, listed, r);
         if (r.outcome != PairOutcome::same || done != size) return done;
         return check_unchanged(fds, listed, r) ? size : done;
@@ -254,7 +273,7 @@ private:
       // changes mtime/ctime, which nothing here keeps, so no second statx (as the content
       // reader does for small files).
       for (uint8_t side = 0; side < 2; ++side) {
-        const ssize_t n = util::pread_once(fds[side].get(), m_buf[side].get(), static_cast<size_t>(size) + 1, 0);
+        const ssize_t n = util::pread_yielding(fds[side].get(), m_buf[side].get(), static_cast<size_t>(size) + 1, 0, size, m_reads[side]);
         if (n < 0) {
           fail(r, side, "read", errno);
           return 0;
@@ -297,7 +316,7 @@ private:
   // file shorter than that now: changed) otherwise.
   bool read_both(const util::Fd (&fds)[2], size_t want, uint64_t at, PairResult& r) {
     for (uint8_t side = 0; side < 2; ++side) {
-      const ssize_t n = util::pread_once(fds[side].get(), m_buf[side].get(), want, at);
+      const ssize_t n = util::pread_yielding(fds[side].get(), m_buf[side].get(), want, at, at + want, m_reads[side]);
       if (n < 0) {
         fail(r, side, "read", errno);
         return false;
@@ -434,7 +453,7 @@ private:
       char extra = 0;
       fs::FileStat after;
       bool ok = true;
-      if (util::pread_once(fds[side].get(), &extra, 1, size) != 0) {
+      if (util::pread_yielding(fds[side].get(), &extra, 1, size, size, m_reads[side]) != 0) {
         changed(r, side);
         ok = false;
       } else if (const int err = fs::stat_fd(fds[side].get(), after); err != 0) {
@@ -468,6 +487,8 @@ private:
   util::DigestStream m_state; // large files: chunks are hashed only while both sides agree
   std::vector<OpenDir> m_dirs[2];
   PairCompareStats m_stats;
+  util::SlotHold* m_slot = nullptr;
+  util::SlotReads m_reads[2]; // per side: a filesystem that refuses RWF_NOWAIT is one side's
 };
 
 } // namespace
@@ -518,9 +539,14 @@ PairCompareStats compare_pairs(const fs::RootSet& roots, const std::vector<PairT
   std::stable_sort(groups.begin(), first_dir_group,
                    [](const Group& a, const Group& b) { return a.bytes > b.bytes; });
 
+  // `slots` threads compute at once; the others wait on the disk (util/cpu_slots.hpp).
+  const auto most = static_cast<unsigned>(std::min<size_t>(groups.size(), 256));
+  const unsigned slots = std::max(1u, std::min<unsigned>(fs::resolve_threads(options.threads), most));
   const unsigned threads =
-      std::max(1u, std::min<unsigned>(fs::resolve_threads(options.threads),
-                                      static_cast<unsigned>(std::min<size_t>(groups.size(), 256))));
+      std::max(1u, std::min<unsigned>(options.io_threads != 0 ? options.io_threads
+                                                               : std::max(slots, util::k_io_threads_min),
+                                      most));
+  util::CpuSlots cpu(slots);
   std::atomic<size_t> next{0};
   std::vector<std::unique_ptr<Worker>> workers;
   for (unsigned i = 0; i < threads; ++i)
@@ -539,12 +565,17 @@ PairCompareStats compare_pairs(const fs::RootSet& roots, const std::vector<PairT
     for (unsigned i = 0; i < threads; ++i)
       pool.emplace_back([&, i] {
         if (threads > 1) ::unshare(CLONE_FILES);
+        util::SlotHold slot(cpu);
+        slot.acquire();
+        workers[i]->hold(&slot);
         work(*workers[i]);
+        workers[i]->hold(nullptr);
       });
   }
   for (const auto& w : workers) {
     total.files += w->stats().files;
     total.bytes += w->stats().bytes;
+    total.waited_reads += w->waited_reads();
   }
   return total;
 }

@@ -61,6 +61,7 @@ struct PairResult {
 struct PairCompareStats {
   uint64_t files = 0; // files opened and read, both sides
   uint64_t bytes = 0; // bytes read, both sides
+  uint64_t waited_reads = 0; // reads (and mapped pairs) that waited for the disk
 };
 
 /// Whether compare_pairs also hashes what it reads.
@@ -74,7 +75,9 @@ enum class MapPrefault {
 };
 
 struct PairCompareOptions {
-  unsigned threads = 0; // 0: one per core
+  unsigned threads = 0; // CPU slots: workers comparing at once (0: one per core)
+  unsigned io_threads = 0; // workers (0: max(threads, util::k_io_threads_min)); one gives its
+                           // slot up while it waits for the disk
   HashWhileComparing hash = HashWhileComparing::no; // yes: fill PairResult::digests of fully read pairs
   bool cross_fs = false;
   size_t chunk_bytes = size_t{1} << 20; // read size for large files, per side

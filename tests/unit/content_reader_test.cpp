@@ -10,7 +10,6 @@
 #include <fcntl.h>
 #include <memory>
 #include <mutex>
-#include <sys/mman.h>
 #include <thread>
 #include <unistd.h>
 
@@ -225,23 +224,6 @@ TEST(ContentReader, SkipUnopenedLeavesFilesUnopened) {
 
 namespace {
 
-// Writes the file's dirty pages and drops its clean ones from the page cache; true when
-// mincore then finds its first page gone (not so on tmpfs, say). Not probed with a RWF_NOWAIT
-// read: that starts the readahead it cannot wait for.
-bool drop_from_cache(const std::string& path) {
-  const int fd = ::open(path.c_str(), O_RDONLY);
-  if (fd < 0) return false;
-  ::fdatasync(fd);
-  ::posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED);
-  void* map = ::mmap(nullptr, 4096, PROT_READ, MAP_SHARED, fd, 0);
-  ::close(fd);
-  if (map == MAP_FAILED) return false;
-  unsigned char resident = 1;
-  const bool dropped = ::mincore(map, 4096, &resident) == 0 && (resident & 1) == 0;
-  ::munmap(map, 4096);
-  return dropped;
-}
-
 // Hashes like make_file_hasher, and records how many consumers were inside data() at once.
 class CountingHasher final : public content::ContentConsumer {
 public:
@@ -280,7 +262,7 @@ TEST(ContentReader, UncachedFilesAreReadWithTheCpuSlotGivenUp) {
     test::write_file(t / ("d/f" + std::to_string(i)), bodies.back());
   }
   for (int i = 0; i < 48; ++i)
-    if (!drop_from_cache(t / ("d/f" + std::to_string(i))))
+    if (!test::drop_from_cache(t / ("d/f" + std::to_string(i))))
       GTEST_SKIP() << "this filesystem keeps files in the page cache after POSIX_FADV_DONTNEED (tmpfs?)";
   { // f1's first page alone back in the cache: a RWF_NOWAIT read gives a short count
     const int fd = ::open((t / "d/f1").c_str(), O_RDONLY);

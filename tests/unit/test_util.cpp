@@ -1,10 +1,13 @@
 #include "test_util.hpp"
 
 #include <cstdlib>
+#include <fcntl.h>
 #include <filesystem>
 #include <fstream>
 #include <random>
 #include <stdexcept>
+#include <sys/mman.h>
+#include <unistd.h>
 
 namespace wsd::test {
 
@@ -48,6 +51,21 @@ std::string random_bytes(size_t n, uint64_t seed) {
     for (size_t k = 0; k < 8 && i + k < n; ++k) out[i + k] = static_cast<char>((v >> (8 * k)) & 0xFF);
   }
   return out;
+}
+
+// Not probed with a RWF_NOWAIT read: one that fails starts the read-ahead it cannot wait for.
+bool drop_from_cache(const std::string& path) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return false;
+  ::fdatasync(fd);
+  ::posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED);
+  void* map = ::mmap(nullptr, 4096, PROT_READ, MAP_SHARED, fd, 0);
+  ::close(fd);
+  if (map == MAP_FAILED) return false;
+  unsigned char resident = 1;
+  const bool dropped = ::mincore(map, 4096, &resident) == 0 && (resident & 1) == 0;
+  ::munmap(map, 4096);
+  return dropped;
 }
 
 } // namespace wsd::test

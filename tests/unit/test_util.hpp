@@ -30,4 +30,8 @@ void make_dirs(const std::string& path);
 /// Deterministic pseudo-random bytes.
 std::string random_bytes(size_t n, uint64_t seed);
 
+/// Writes the file's dirty pages and drops its clean ones from the page cache; true when
+/// mincore then finds its first page gone (not so on tmpfs, say).
+bool drop_from_cache(const std::string& path);
+
 } // namespace wsd::test

@@ -292,3 +292,47 @@ TEST(VerifyPairCompare, SparsePairsAreComparedOverTheirDataRegions) {
   EXPECT_LT(stats.bytes, 2u * (size + 4 * (1u << 20)));
   EXPECT_GT(stats.bytes, 0u);
 }
+
+// Pairs not in the page cache are compared by more workers than CPU slots, each giving its
+// slot up while it waits for the disk (small files: their reads; mapped ones: the whole
+// comparison); outcomes are as on a warm cache, and a warm run waits for nothing.
+TEST(VerifyPairCompare, UncachedPairsAreComparedWithTheCpuSlotGivenUp) {
+  test::TempDir t;
+  std::vector<std::string> rels;
+  for (int i = 0; i < 24; ++i) {
+    const size_t size = i % 3 == 0 ? 3000 : i % 3 == 1 ? 200 * 1024 : 3 * k_chunk + 11;
+    const std::string body = test::random_bytes(size, static_cast<uint64_t>(i) + 40);
+    rels.push_back("d" + std::to_string(i % 4) + "/f" + std::to_string(i));
+    test::write_file(t / ("src/" + rels.back()), body);
+    std::string copy = body;
+    if (i % 5 == 0) copy[size - 1] ^= 1; // every fifth pair differs in its last byte
+    test::write_file(t / ("dst/" + rels.back()), copy);
+  }
+  for (const auto& rel : rels)
+    for (const char* side : {"src/", "dst/"})
+      if (!test::drop_from_cache(t / (side + rel)))
+        GTEST_SKIP() << "this filesystem keeps files in the page cache after POSIX_FADV_DONTNEED (tmpfs?)";
+  const fs::RootSet roots({t / "src", t / "dst"});
+  std::vector<verify::Node> nodes;
+  nodes.reserve(2 * rels.size());
+  for (const auto& rel : rels) {
+    nodes.push_back(node_of(t / "src", rel));
+    nodes.push_back(node_of(t / "dst", rel));
+  }
+  const std::vector<verify::PairTask> tasks = pairs_of(nodes);
+  verify::PairCompareOptions options;
+  options.threads = 1;
+  options.io_threads = 4;
+  options.chunk_bytes = k_chunk;
+  options.mmap_min_bytes = 200 * 1024; // the 200 KiB files mapped, the others read (3 chunks + 11 bytes: in chunks)
+  std::vector<verify::PairResult> cold, warm;
+  const auto cold_stats = verify::compare_pairs(roots, tasks, options, cold, nullptr);
+  const auto warm_stats = verify::compare_pairs(roots, tasks, options, warm, nullptr);
+  EXPECT_GE(cold_stats.waited_reads, rels.size()) << "each uncached pair waited at least once";
+  EXPECT_EQ(warm_stats.waited_reads, 0u);
+  for (size_t k = 0; k < rels.size(); ++k) {
+    const auto want = k % 5 == 0 ? verify::PairOutcome::different : verify::PairOutcome::same;
+    EXPECT_EQ(cold[k].outcome, want) << rels[k];
+    EXPECT_EQ(warm[k].outcome, want) << rels[k];
+  }
+}
