@@ -119,7 +119,8 @@ void write_git(const std::string& dir, uint64_t upstream, int extra_commits, Rng
 } // namespace
 
 int main(int argc, char** argv) {
-  if (argc < 2) {
+  // DIR first; "--help" (or any option there) is not a directory to fill.
+  if (argc < 2 || argv[1][0] == '-') {
     std::fprintf(stderr, "usage: wsdedup-gentree DIR [--workspaces N] [--seed S] [--packages N] [--no-odd-names]\n");
     return 2;
   }
