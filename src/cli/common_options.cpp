@@ -28,7 +28,9 @@ const auto k_process_start = std::chrono::steady_clock::now();
 
 void add_walk_options(CLI::App& cmd, CommonOptions& options) {
   cmd.add_option("roots", options.roots, "Directories to scan")->required()->type_name("ROOT...");
-  cmd.add_option("--threads,-j", options.threads, "Worker threads (default: one per core; walks and file reads also keep up to 16 requests waiting on the disk)")
+  cmd.add_option("--threads,-j", options.threads,
+                 "Worker threads (default: one per core; walks and file reads also keep up to 16 "
+                 "requests waiting on the disk)")
       ->type_name("N");
   cmd.add_flag("--cross-fs", options.cross_fs,
                "Descend into other filesystems mounted below a root (default: stay on one)");

@@ -258,12 +258,14 @@ int run_dupes(const DupesArgs& args) {
       const auto& s = found.stats;
       text += fmt::format(
           "walk {:.2f} s ({} files listed); partial hash {:.2f} s ({} files); full hash {:.2f} s "
-          "({} files); {} read ({} reads waited for the disk); extent checks {:.2f} s ({}); total {:.2f} s; peak memory {} "
+          "({} files); {} read ({} reads waited for the disk); extent checks {:.2f} s ({}); total "
+          "{:.2f} s; peak memory {} "
           "({} after the walk); result memo {}\n",
           walk_seconds, util::format_count(scanned.files.files.size()), s.seconds_partial,
           util::format_count(s.partial_hashed), s.seconds_full, util::format_count(s.full_hashed),
-          util::format_bytes(s.bytes_read), util::format_count(s.waited_reads), s.seconds_extents, util::format_count(s.extent_checks),
-          seconds, util::format_bytes(peak_rss_bytes()), util::format_bytes(walk_peak_rss), memo.state());
+          util::format_bytes(s.bytes_read), util::format_count(s.waited_reads), s.seconds_extents,
+          util::format_count(s.extent_checks), seconds, util::format_bytes(peak_rss_bytes()),
+          util::format_bytes(walk_peak_rss), memo.state());
     }
     std::fputs(text.c_str(), stdout);
   }

@@ -107,7 +107,10 @@ void register_migrate_command(CLI::App& app, int& exit_code) {
   cmd->add_option("--to", args->options.to, "Target: a folder, or zfs:POOL/NAME (created when missing)")
       ->required()
       ->type_name("TARGET");
-  cmd->add_option("--threads,-j", args->common.threads, "Worker threads (default: one per core; walks also keep up to 16 requests waiting on the disk)")->type_name("N");
+  cmd->add_option("--threads,-j", args->common.threads,
+                  "Worker threads (default: one per core; walks also keep up to 16 requests "
+                  "waiting on the disk)")
+      ->type_name("N");
   cmd->add_flag("--cross-fs", args->common.cross_fs, "Descend into other filesystems mounted below SRC");
   cmd->add_option("--exclude", args->common.excludes, "Skip entries matching GLOB (repeatable)")
       ->type_name("GLOB")

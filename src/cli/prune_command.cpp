@@ -176,7 +176,10 @@ void register_prune_command(CLI::App& app, int& exit_code) {
                   "Root-relative glob naming the workspace directories (default: direct children)")
       ->type_name("GLOB");
   cmd->add_option("--depth", args->depth, "Workspaces are the directories at this depth")->type_name("N");
-  cmd->add_option("--threads,-j", args->common.threads, "Worker threads (default: one per core; walks also keep up to 16 requests waiting on the disk)")->type_name("N");
+  cmd->add_option("--threads,-j", args->common.threads,
+                  "Worker threads (default: one per core; walks also keep up to 16 requests "
+                  "waiting on the disk)")
+      ->type_name("N");
   cmd->add_option("--exclude", args->common.excludes, "Skip entries matching GLOB (repeatable)")
       ->type_name("GLOB")
       ->take_all()

@@ -76,7 +76,9 @@ void register_verify_command(CLI::App& app, int& exit_code) {
       "verify", "Check that DST is an exact copy of SRC (exit 0 identical, 1 different, 2 errors)");
   cmd->add_option("src", args->src, "The original tree")->required()->type_name("SRC");
   cmd->add_option("dst", args->dst, "The copy")->required()->type_name("DST");
-  cmd->add_option("--threads,-j", args->common.threads, "Worker threads (default: one per core; walks also keep up to 16 requests waiting on the disk)")
+  cmd->add_option("--threads,-j", args->common.threads,
+                  "Worker threads (default: one per core; walks also keep up to 16 requests "
+                  "waiting on the disk)")
       ->type_name("N");
   cmd->add_flag("--cross-fs", args->common.cross_fs,
                 "Descend into other filesystems mounted below SRC or DST");

@@ -278,7 +278,8 @@ ReadResult read_job(int fd, const FileJob& job, std::span<std::byte> buffer, uin
                     ContentConsumer& consumer, ReadContext& ctx) {
   consumer.begin(job);
   // One byte of the buffer is reserved for the size + 1 probe of small files.
-  const ReadResult result = read_checked(fd, job, buffer.first(buffer.size() - 1), partial_bytes, consumer, ctx);
+  const ReadResult result =
+      read_checked(fd, job, buffer.first(buffer.size() - 1), partial_bytes, consumer, ctx);
   consumer.end(job, result);
   return result;
 }
@@ -373,7 +374,8 @@ ReaderStats ContentReader::run(
             } else {
               reads.nowait = true;
               result = read_job(fd->get(), job, span, m_options.partial_bytes, *consumer, ctx);
-              if (m_options.after_read && result.outcome == ReadOutcome::ok) m_options.after_read(job, fd->get());
+              if (m_options.after_read && result.outcome == ReadOutcome::ok)
+                m_options.after_read(job, fd->get());
             }
             stats.files++;
             stats.waited_reads = reads.waited;

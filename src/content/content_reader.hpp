@@ -95,9 +95,9 @@ public:
 using ConsumerFactory = std::function<std::unique_ptr<ContentConsumer>(unsigned thread)>;
 
 struct ReaderOptions {
-  unsigned threads = 0;             // CPU slots: threads reading or consuming at once (0: one per core)
-  unsigned io_threads = 0;          // reader threads (0: max(threads, util::k_io_threads_min)); a
-                                    // thread gives its CPU slot up while a read waits for the disk
+  unsigned threads = 0;             // CPU slots: readers computing at once (0: one per core)
+  unsigned io_threads = 0;          // readers (0: max(threads, util::k_io_threads_min)); one
+                                    // gives its CPU slot up while a read waits for the disk
   size_t buffer_bytes = 1 << 20;    // per-thread read buffer (multiple of 4096)
   size_t queue_capacity = 4096;     // jobs waiting at most
   uint64_t partial_bytes = 4096;    // head/tail size for ReadScope::head_tail

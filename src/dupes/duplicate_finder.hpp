@@ -86,7 +86,7 @@ struct FinderStats {
   uint64_t partial_hashed = 0;
   uint64_t full_hashed = 0;
   uint64_t bytes_read = 0;
-  uint64_t waited_reads = 0;   // reads that found their bytes uncached (content::ReaderStats)
+  uint64_t waited_reads = 0; // reads that found their bytes uncached (content::ReaderStats)
   uint64_t extent_checks = 0;
   uint64_t catalog_hits = 0;   // hashes answered by the catalog without reading
   uint64_t inline_unread = 0;  // btrfs inline files left unread (InlineFiles::leave_unread)

@@ -365,13 +365,13 @@ std::string render_estimate_text(const EstimateReport& r, const EstimateRenderOp
   for (const std::string& n : estimate_notes(r)) out += "- " + n + "\n";
 
   if (options.stats) {
-    out += fmt::format("\nstats: scan {:.2f} s, read+model {:.2f} s, {} read in {} files ({} read calls, "
-                       "{} waited for the disk, {} changed, {} errors), {:.0f} MB/s\n",
-                       r.scan_seconds, e.read_seconds, bytes(e.reader.bytes), util::format_count(e.reader.files),
-                       util::format_count(e.reader.read_calls), util::format_count(e.reader.waited_reads),
-                       util::format_count(e.reader.changed),
-                       util::format_count(e.reader.errors),
-                       e.read_seconds > 0 ? static_cast<double>(e.reader.bytes) / e.read_seconds / 1e6 : 0.0);
+    out += fmt::format(
+        "\nstats: scan {:.2f} s, read+model {:.2f} s, {} read in {} files ({} read calls, "
+        "{} waited for the disk, {} changed, {} errors), {:.0f} MB/s\n",
+        r.scan_seconds, e.read_seconds, bytes(e.reader.bytes), util::format_count(e.reader.files),
+        util::format_count(e.reader.read_calls), util::format_count(e.reader.waited_reads),
+        util::format_count(e.reader.changed), util::format_count(e.reader.errors),
+        e.read_seconds > 0 ? static_cast<double>(e.reader.bytes) / e.read_seconds / 1e6 : 0.0);
     for (const LaneResult& lane : e.lanes) {
       out += fmt::format("stats: recordsize {}: {} blocks, {} DDT refs, {} embedded, {} zero holes, "
                          "{} sparse holes, {} sampled out; index {} for {} entries held ({:.1f} B/entry)\n",

@@ -11,7 +11,9 @@ namespace {
 
 // One RWF_NOWAIT pread: the byte count, or -1 with errno (EAGAIN: nothing cached there).
 ssize_t pread_nowait(int fd, void* buf, size_t len, uint64_t offset) {
-  struct iovec iov {buf, len};
+  struct iovec iov {
+    buf, len
+  };
   ssize_t n;
   do {
     n = ::preadv2(fd, &iov, 1, static_cast<off_t>(offset), RWF_NOWAIT);
@@ -19,7 +21,9 @@ ssize_t pread_nowait(int fd, void* buf, size_t len, uint64_t offset) {
   return n;
 }
 
-bool nowait_refused(int err) { return err == EOPNOTSUPP || err == EINVAL; }
+bool nowait_refused(int err) {
+  return err == EOPNOTSUPP || err == EINVAL;
+}
 
 } // namespace
 
@@ -27,7 +31,8 @@ ssize_t pread_yielding(int fd, void* buf, size_t len, uint64_t offset, uint64_t 
                        SlotReads& reads) {
   if (!reads.slot || !reads.nowait) return pread_once(fd, buf, len, offset);
   ssize_t got = pread_nowait(fd, buf, len, offset);
-  if (got >= 0 && (static_cast<size_t>(got) == len || offset + static_cast<uint64_t>(got) == expected_end))
+  if (got >= 0 &&
+      (static_cast<size_t>(got) == len || offset + static_cast<uint64_t>(got) == expected_end))
     return got;
   if (got < 0) {
     if (nowait_refused(errno)) {

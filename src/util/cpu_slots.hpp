@@ -51,9 +51,9 @@ private:
 
 /// A reading thread's slot and what its reads learned.
 struct SlotReads {
-  SlotHold* slot = nullptr;  // null: reads simply block (no slot to give up)
-  uint64_t waited = 0;       // reads that found their bytes uncached and waited for the disk
-  bool nowait = true;        // cleared when a file's filesystem refuses RWF_NOWAIT (until reset)
+  SlotHold* slot = nullptr; // null: reads simply block (no slot to give up)
+  uint64_t waited = 0;      // reads that found their bytes uncached and waited for the disk
+  bool nowait = true;       // cleared when a file's filesystem refuses RWF_NOWAIT (until reset)
 };
 
 /// pread_once with the slot given up while it waits for the disk: first a RWF_NOWAIT read;

@@ -273,7 +273,9 @@ private:
       // changes mtime/ctime, which nothing here keeps, so no second statx (as the content
       // reader does for small files).
       for (uint8_t side = 0; side < 2; ++side) {
-        const ssize_t n = util::pread_yielding(fds[side].get(), m_buf[side].get(), static_cast<size_t>(size) + 1, 0, size, m_reads[side]);
+        const ssize_t n =
+            util::pread_yielding(fds[side].get(), m_buf[side].get(), static_cast<size_t>(size) + 1,
+                                 0, size, m_reads[side]);
         if (n < 0) {
           fail(r, side, "read", errno);
           return 0;
@@ -316,7 +318,8 @@ private:
   // file shorter than that now: changed) otherwise.
   bool read_both(const util::Fd (&fds)[2], size_t want, uint64_t at, PairResult& r) {
     for (uint8_t side = 0; side < 2; ++side) {
-      const ssize_t n = util::pread_yielding(fds[side].get(), m_buf[side].get(), want, at, at + want, m_reads[side]);
+      const ssize_t n = util::pread_yielding(fds[side].get(), m_buf[side].get(), want, at,
+                                             at + want, m_reads[side]);
       if (n < 0) {
         fail(r, side, "read", errno);
         return false;
@@ -541,11 +544,12 @@ PairCompareStats compare_pairs(const fs::RootSet& roots, const std::vector<PairT
 
   // `slots` threads compute at once; the others wait on the disk (util/cpu_slots.hpp).
   const auto most = static_cast<unsigned>(std::min<size_t>(groups.size(), 256));
-  const unsigned slots = std::max(1u, std::min<unsigned>(fs::resolve_threads(options.threads), most));
-  const unsigned threads =
-      std::max(1u, std::min<unsigned>(options.io_threads != 0 ? options.io_threads
-                                                               : std::max(slots, util::k_io_threads_min),
-                                      most));
+  const unsigned slots =
+      std::max(1u, std::min<unsigned>(fs::resolve_threads(options.threads), most));
+  const unsigned threads = std::max(
+      1u, std::min<unsigned>(options.io_threads != 0 ? options.io_threads
+                                                     : std::max(slots, util::k_io_threads_min),
+                             most));
   util::CpuSlots cpu(slots);
   std::atomic<size_t> next{0};
   std::vector<std::unique_ptr<Worker>> workers;

@@ -75,7 +75,7 @@ enum class MapPrefault {
 };
 
 struct PairCompareOptions {
-  unsigned threads = 0; // CPU slots: workers comparing at once (0: one per core)
+  unsigned threads = 0;    // CPU slots: workers comparing at once (0: one per core)
   unsigned io_threads = 0; // workers (0: max(threads, util::k_io_threads_min)); one gives its
                            // slot up while it waits for the disk
   HashWhileComparing hash = HashWhileComparing::no; // yes: fill PairResult::digests of fully read pairs

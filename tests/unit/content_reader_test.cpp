@@ -240,7 +240,9 @@ public:
     --m_inside;
   }
   void hole(uint64_t off, uint64_t len) override { m_hasher->hole(off, len); }
-  void end(const content::FileJob& job, const content::ReadResult& r) override { m_hasher->end(job, r); }
+  void end(const content::FileJob& job, const content::ReadResult& r) override {
+    m_hasher->end(job, r);
+  }
 
 private:
   std::unique_ptr<content::ContentConsumer> m_hasher;
@@ -257,13 +259,16 @@ TEST(ContentReader, UncachedFilesAreReadWithTheCpuSlotGivenUp) {
   test::TempDir t;
   std::vector<std::string> bodies;
   for (int i = 0; i < 48; ++i) {
-    const size_t size = i % 3 == 0 ? 5000 : i % 3 == 1 ? 200 * 1024 + static_cast<size_t>(i) : 3 * 1024 * 1024 + 7;
+    const size_t size = i % 3 == 0   ? 5000
+                        : i % 3 == 1 ? 200 * 1024 + static_cast<size_t>(i)
+                                     : 3 * 1024 * 1024 + 7;
     bodies.push_back(test::random_bytes(size, static_cast<uint64_t>(i) + 100));
     test::write_file(t / ("d/f" + std::to_string(i)), bodies.back());
   }
   for (int i = 0; i < 48; ++i)
     if (!test::drop_from_cache(t / ("d/f" + std::to_string(i))))
-      GTEST_SKIP() << "this filesystem keeps files in the page cache after POSIX_FADV_DONTNEED (tmpfs?)";
+      GTEST_SKIP()
+          << "this filesystem keeps files in the page cache after POSIX_FADV_DONTNEED (tmpfs?)";
   { // f1's first page alone back in the cache: a RWF_NOWAIT read gives a short count
     const int fd = ::open((t / "d/f1").c_str(), O_RDONLY);
     ::posix_fadvise(fd, 0, 0, POSIX_FADV_RANDOM);
@@ -273,15 +278,19 @@ TEST(ContentReader, UncachedFilesAreReadWithTheCpuSlotGivenUp) {
   }
   const fs::RootSet roots({t.path()});
   std::vector<content::FileJob> jobs;
-  for (int i = 0; i < 48; ++i) jobs.push_back(job_for(t.path(), "d/f" + std::to_string(i), static_cast<uint64_t>(i)));
+  for (int i = 0; i < 48; ++i)
+    jobs.push_back(job_for(t.path(), "d/f" + std::to_string(i), static_cast<uint64_t>(i)));
   content::ReaderOptions o;
   o.threads = 1;
   o.io_threads = 6;
   auto run = [&](content::DigestTable& table, int& most_inside) {
     std::atomic<int> inside{0}, most{0};
     content::ContentReader reader(roots, o);
-    const auto stats = reader.run([&](const auto& push) { for (const auto& j : jobs) push(j); },
-                                  [&](unsigned) { return std::make_unique<CountingHasher>(table, inside, most); });
+    const auto stats = reader.run(
+        [&](const auto& push) {
+          for (const auto& j : jobs) push(j);
+        },
+        [&](unsigned) { return std::make_unique<CountingHasher>(table, inside, most); });
     most_inside = most.load();
     return stats;
   };
@@ -290,15 +299,20 @@ TEST(ContentReader, UncachedFilesAreReadWithTheCpuSlotGivenUp) {
   const auto cold_stats = run(cold, cold_most);
   EXPECT_EQ(content::reader_threads(o), 6u);
   EXPECT_EQ(cold_most, 1) << "consumers ran on more threads than CPU slots";
-  EXPECT_GE(cold_stats.waited_reads, 47u) << "every uncached file (but f1's cached first page) waited";
+  EXPECT_GE(cold_stats.waited_reads, 47u)
+      << "every uncached file (but f1's cached first page) waited";
   for (size_t i = 0; i < jobs.size(); ++i) {
     EXPECT_EQ(cold.outcomes[i], content::ReadOutcome::ok) << i;
-    EXPECT_EQ(cold.digests[i], content::hash_bytes({reinterpret_cast<const std::byte*>(bodies[i].data()), bodies[i].size()})) << i;
+    EXPECT_EQ(cold.digests[i],
+              content::hash_bytes(
+                  {reinterpret_cast<const std::byte*>(bodies[i].data()), bodies[i].size()}))
+        << i;
   }
   content::DigestTable warm(jobs.size());
   int warm_most = 0;
   const auto warm_stats = run(warm, warm_most);
   EXPECT_EQ(warm_stats.waited_reads, 0u);
-  EXPECT_EQ(warm_stats.read_calls, cold_stats.read_calls) << "a read that waited is still one read call";
+  EXPECT_EQ(warm_stats.read_calls, cold_stats.read_calls)
+      << "a read that waited is still one read call";
   EXPECT_EQ(warm.digests, cold.digests);
 }

@@ -47,6 +47,18 @@ std::vector<content::Digest128> pipeline_digests(const fs::RootSet& roots,
   return table.digests;
 }
 
+// The listed nodes of ROOT/src/REL and ROOT/dst/REL for each REL, laid out as SRC, DST, ...
+std::vector<verify::Node> listed_nodes(const std::string& root,
+                                       const std::vector<std::string>& rels) {
+  std::vector<verify::Node> nodes;
+  nodes.reserve(2 * rels.size());
+  for (const auto& rel : rels) {
+    nodes.push_back(node_of(root + "/src", rel));
+    nodes.push_back(node_of(root + "/dst", rel));
+  }
+  return nodes;
+}
+
 // One task per (SRC, DST) pair of nodes, laid out as SRC, DST, SRC, DST, ...
 std::vector<verify::PairTask> pairs_of(const std::vector<verify::Node>& nodes) {
   std::vector<verify::PairTask> tasks;
@@ -276,12 +288,7 @@ TEST(VerifyPairCompare, SparsePairsAreComparedOverTheirDataRegions) {
   write_sparse(t / "dst/data_differs", size, 3 << 20, test::random_bytes(5000, 22));
   const fs::RootSet roots({t / "src", t / "dst"});
   const std::vector<std::string> rels = {"same", "dense", "in_hole", "zeros", "data_differs"};
-  std::vector<verify::Node> nodes;
-  nodes.reserve(2 * rels.size());
-  for (const auto& rel : rels) {
-    nodes.push_back(node_of(t / "src", rel));
-    nodes.push_back(node_of(t / "dst", rel));
-  }
+  const std::vector<verify::Node> nodes = listed_nodes(t.path(), rels);
   const std::vector<verify::PairTask> tasks = pairs_of(nodes);
   std::vector<verify::PairResult> results;
   const auto stats = verify::compare_pairs(roots, tasks, {}, results, nullptr);
@@ -311,20 +318,17 @@ TEST(VerifyPairCompare, UncachedPairsAreComparedWithTheCpuSlotGivenUp) {
   for (const auto& rel : rels)
     for (const char* side : {"src/", "dst/"})
       if (!test::drop_from_cache(t / (side + rel)))
-        GTEST_SKIP() << "this filesystem keeps files in the page cache after POSIX_FADV_DONTNEED (tmpfs?)";
+        GTEST_SKIP()
+            << "this filesystem keeps files in the page cache after POSIX_FADV_DONTNEED (tmpfs?)";
   const fs::RootSet roots({t / "src", t / "dst"});
-  std::vector<verify::Node> nodes;
-  nodes.reserve(2 * rels.size());
-  for (const auto& rel : rels) {
-    nodes.push_back(node_of(t / "src", rel));
-    nodes.push_back(node_of(t / "dst", rel));
-  }
+  const std::vector<verify::Node> nodes = listed_nodes(t.path(), rels);
   const std::vector<verify::PairTask> tasks = pairs_of(nodes);
   verify::PairCompareOptions options;
   options.threads = 1;
   options.io_threads = 4;
   options.chunk_bytes = k_chunk;
-  options.mmap_min_bytes = 200 * 1024; // the 200 KiB files mapped, the others read (3 chunks + 11 bytes: in chunks)
+  options.mmap_min_bytes =
+      200 * 1024; // the 200 KiB files mapped, the others read (3 chunks + 11 bytes: in chunks)
   std::vector<verify::PairResult> cold, warm;
   const auto cold_stats = verify::compare_pairs(roots, tasks, options, cold, nullptr);
   const auto warm_stats = verify::compare_pairs(roots, tasks, options, warm, nullptr);
