@@ -54,7 +54,10 @@ int run_verify(const VerifyArgs& args) {
 
   if (args.common.json) {
     nlohmann::ordered_json doc = verify::verify_to_json(report);
-    if (args.common.stats) doc["stats"]["peak_rss_bytes"] = peak_rss_bytes();
+    if (args.common.stats) {
+      doc["stats"]["peak_rss_bytes"] = peak_rss_bytes();
+      doc["stats"]["waited_reads"] = report.waited_reads;
+    }
     std::fputs(report::dump_json(doc).c_str(), stdout);
   } else {
     std::string text = verify::render_verify_text(

@@ -155,6 +155,7 @@ public:
                                               results, progress ? &progress->content : nullptr);
     m_report.files_hashed += ps.files;
     m_report.bytes_hashed += ps.bytes;
+    m_report.waited_reads += ps.waited_reads;
     for (size_t k = 0; k < tasks.size(); ++k) {
       const PairResult& r = results[k];
       Pair& pair = m_pairs[task_pair[k]];
@@ -285,6 +286,7 @@ public:
         compare_pairs(m_roots, pairwise, po, pair_results, progress ? &progress->content : nullptr);
     m_report.files_hashed += ps.files;
     m_report.bytes_hashed += ps.bytes;
+    m_report.waited_reads += ps.waited_reads;
     for (size_t k = 0; k < pairwise.size(); ++k) {
       const PairResult& r = pair_results[k];
       Pair& pair = m_pairs[pairwise_pair[k]];
@@ -316,6 +318,7 @@ public:
     m_report.catalog_hits += cached.catalog_hits;
     m_report.files_hashed += cached.reader.files;
     m_report.bytes_hashed += cached.reader.bytes; // data read; holes are hashed as zeros without reading
+    m_report.waited_reads += cached.reader.waited_reads;
     std::vector<bool> reported(results.size(), false);
     const auto ok = [&](uint64_t job, uint32_t root, const Node& n) {
       const content::ReadResult& r = results[job];

@@ -65,6 +65,7 @@ struct VerifyReport {
   uint64_t catalog_hits = 0;    // files whose hash came from the catalog, not read
   uint64_t bytes_hashed = 0;   // data bytes read, both sides (holes excluded)
   uint64_t hardlinked_paths = 0; // paired paths with more than one link on either side
+  uint64_t waited_reads = 0;     // reads (and mapped pairs) that found their bytes uncached
   double walk_seconds = 0;
   double content_seconds = 0;
 

@@ -94,8 +94,10 @@ std::string render_verify_text(const VerifyReport& report, util::ExactBytes exac
                        util::format_bytes(report.bytes_hashed, exact));
   }
   if (stats)
-    out += fmt::format("walk {:.2f} s ({} + {} entries), content {:.2f} s\n", report.walk_seconds,
-                       report.src_entries, report.dst_entries, report.content_seconds);
+    out += fmt::format(
+        "walk {:.2f} s ({} + {} entries), content {:.2f} s ({} reads waited for the disk)\n",
+        report.walk_seconds, report.src_entries, report.dst_entries, report.content_seconds,
+        util::format_count(report.waited_reads));
   return out;
 }
 

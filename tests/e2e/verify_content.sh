@@ -177,9 +177,33 @@ test_directory_swapped_for_symlink_after_listing() {
   assert_eq 0 "$(json '.differences | length' <"$TESTDIR/swap.json")" "no difference claimed"
 }
 
+# Files not in the page cache (dropped with dd iflag=nocache): the comparison waits for the
+# disk with its CPU slot given up (--stats counts the reads that waited) and finds the same
+# differences; read again from the cache, nothing waits.
+test_uncached_files() {
+  local d=$TESTDIR/cold res
+  make_tree "$d/src"
+  cp -a "$d/src" "$d/dst"
+  flip_byte "$d/dst/dir3/f4" 0
+  flip_byte "$d/dst/dir1/big2" $((1024 * 1024))
+  sync
+  find "$d" -type f -exec dd if={} iflag=nocache count=0 status=none \;
+  need_cmd fincore util-linux
+  res=$(fincore --bytes --noheadings --output RES "$d/src/dir1/big2" "$d/dst/dir3/f4" | paste -sd+ | bc)
+  [[ $res == 0 ]] || skip "files stay in the page cache here after dd iflag=nocache ($res bytes)"
+  vrun "$d/src" "$d/dst" --no-catalog --stats
+  assert_eq 1 "$RC" "cold: different ($ERR)"
+  assert_eq "dir1/big2,dir3/f4" "$(json '[.differences[].path] | join(",")' <<<"$OUT")" "cold: the changed files"
+  (($(json .stats.waited_reads <<<"$OUT") > 0)) || fail "cold: no read waited for the disk: $(json -c .stats <<<"$OUT")"
+  vrun "$d/src" "$d/dst" --no-catalog --stats
+  assert_eq "dir1/big2,dir3/f4" "$(json '[.differences[].path] | join(",")' <<<"$OUT")" "warm: the changed files"
+  assert_eq 0 "$(json .stats.waited_reads <<<"$OUT")" "warm: nothing waits"
+}
+
 run_test test_pairwise_content
 run_test test_sparse_files
 run_test test_catalog_one_side_and_both
 run_test test_side_by_side_reads_store_rows_for_both_sides
 run_test test_directory_swapped_for_symlink_after_listing
+run_test test_uncached_files # last: it skips the suite where the cache cannot be dropped
 finish
