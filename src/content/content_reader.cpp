@@ -350,6 +350,7 @@ ReaderStats ContentReader::run(
         ReadContext ctx;
         ctx.calls = &stats.read_calls;
         ctx.reads = &reads;
+        uint64_t nowait_dev = ~uint64_t{0}; // the device `reads.nowait` was learned on
         std::vector<FileJob> batch;
         batch.reserve(k_batch_jobs);
         DirCache cache;
@@ -372,7 +373,10 @@ ReaderStats ContentReader::run(
               if (fd.error() == ENOENT) result = changed();
               consumer->end(job, result);
             } else {
-              reads.nowait = true;
+              if (job.dev != nowait_dev) { // RWF_NOWAIT support is the filesystem's
+                reads.nowait = true;
+                nowait_dev = job.dev;
+              }
               result = read_job(fd->get(), job, span, m_options.partial_bytes, *consumer, ctx);
               if (m_options.after_read && result.outcome == ReadOutcome::ok)
                 m_options.after_read(job, fd->get());
