@@ -27,16 +27,15 @@ constexpr size_t k_batch_jobs = 64; // jobs a reader takes from the queue at onc
 // What one reader thread's reads need besides the file.
 struct ReadContext {
   uint64_t* calls = nullptr;
-  util::SlotReads* reads = nullptr; // null outside ContentReader::run: reads simply block
+  util::SlotReads reads; // no slot outside ContentReader::run: reads simply block
 };
 
-// One read, counted; within ContentReader::run, with the thread's CPU slot given up while it
-// waits for the disk (util::pread_yielding, whose rule on short counts `expected_end` sets).
+// One read, counted, with the thread's CPU slot given up while it waits for the disk
+// (util::pread_yielding, whose rule on short counts `expected_end` sets).
 ssize_t pread_full(int fd, std::byte* buf, size_t len, uint64_t offset, uint64_t expected_end,
                    ReadContext& ctx) {
   if (ctx.calls) ++*ctx.calls;
-  if (!ctx.reads) return util::pread_once(fd, buf, len, offset);
-  return util::pread_yielding(fd, buf, len, offset, expected_end, *ctx.reads);
+  return util::pread_yielding(fd, buf, len, offset, expected_end, ctx.reads);
 }
 
 ReadResult failure(const char* op, int err) {
@@ -294,8 +293,7 @@ ReadResult read_open_file(int fd, const FileJob& job, std::span<std::byte> buffe
 }
 
 unsigned reader_threads(const ReaderOptions& options) {
-  if (options.io_threads > 0) return std::min(options.io_threads, 256u);
-  return std::max(fs::resolve_threads(options.threads), util::k_io_threads_min);
+  return util::io_threads(options.io_threads, fs::resolve_threads(options.threads));
 }
 
 ContentReader::ContentReader(const fs::RootSet& roots, ReaderOptions options)
@@ -345,12 +343,10 @@ ReaderStats ContentReader::run(
         const std::span<std::byte> span(buffer.data, buffer.size);
         std::unique_ptr<ContentConsumer> consumer = factory(t);
         ReaderStats& stats = per_thread[t];
-        util::SlotReads reads;
-        reads.slot = &slot;
         ReadContext ctx;
         ctx.calls = &stats.read_calls;
-        ctx.reads = &reads;
-        uint64_t nowait_dev = ~uint64_t{0}; // the device `reads.nowait` was learned on
+        ctx.reads.slot = &slot;
+        uint64_t nowait_dev = ~uint64_t{0}; // the device `ctx.reads.nowait` was learned on
         std::vector<FileJob> batch;
         batch.reserve(k_batch_jobs);
         DirCache cache;
@@ -374,7 +370,7 @@ ReaderStats ContentReader::run(
               consumer->end(job, result);
             } else {
               if (job.dev != nowait_dev) { // RWF_NOWAIT support is the filesystem's
-                reads.nowait = true;
+                ctx.reads.nowait = true;
                 nowait_dev = job.dev;
               }
               result = read_job(fd->get(), job, span, m_options.partial_bytes, *consumer, ctx);
@@ -382,7 +378,6 @@ ReaderStats ContentReader::run(
                 m_options.after_read(job, fd->get());
             }
             stats.files++;
-            stats.waited_reads = reads.waited;
             stats.bytes += result.bytes_read;
             stats.hole_bytes += result.hole_bytes;
             if (result.outcome == ReadOutcome::changed) stats.changed++;
@@ -394,6 +389,7 @@ ReaderStats ContentReader::run(
             progress->bytes.fetch_add(batch_bytes, std::memory_order_relaxed);
           }
         }
+        stats.waited_reads = ctx.reads.waited;
       } catch (...) {
         slot.release();
         std::lock_guard lock(failure_mutex);

@@ -2,19 +2,21 @@
 
 #include "fs/dir_entries.hpp"
 #include "fs/safe_open.hpp"
+#include "util/cpu_slots.hpp"
 #include "util/pause_point.hpp"
 
 #include <algorithm>
 #include <cerrno>
 #include <condition_variable>
 #include <cstring>
-#include <dirent.h>
-#include <fcntl.h>
 #include <memory>
 #include <mutex>
 #include <sys/resource.h>
 #include <sys/syscall.h>
 #include <thread>
+
+#include <dirent.h>
+#include <fcntl.h>
 #include <unistd.h>
 
 namespace wsd::fs {
@@ -341,8 +343,7 @@ unsigned resolve_threads(unsigned requested) {
 }
 
 unsigned resolve_walk_threads(unsigned requested) {
-  if (requested > 0) return resolve_threads(requested);
-  return std::max(resolve_threads(0), k_walk_threads_min);
+  return requested > 0 ? resolve_threads(requested) : util::io_threads(0, resolve_threads(0));
 }
 
 WalkStats walk(const RootSet& roots, const WalkOptions& options, WalkVisitor& visitor,

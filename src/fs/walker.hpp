@@ -99,14 +99,8 @@ struct WalkStats {
 /// The number of worker threads `requested` resolves to (0: hardware concurrency).
 unsigned resolve_threads(unsigned requested);
 
-/// Walk threads by default: a walk waits on the disk, not the CPU, when the inode tables and
-/// directory blocks are not cached, and each thread has one statx or getdents outstanding.
-/// Measured on 2 cores (503k entries, ext4 on virtio): cold 3.6 s with 2 threads, 1.95 s
-/// with 8, 1.64 s with 16, 1.58 s with 32; warm 0.48 s with any of them.
-constexpr unsigned k_walk_threads_min = 16;
-
-/// The number of walk threads `requested` resolves to (0: at least k_walk_threads_min, more
-/// on a machine with more cores).
+/// The number of walk threads `requested` resolves to (0: util::io_threads: a walk waits on
+/// the disk, not the CPU, when inode tables and directory blocks are not cached).
 unsigned resolve_walk_threads(unsigned requested);
 
 /// Walks every root; returns when all entries were visited.

@@ -2,6 +2,7 @@
 
 #include "util/fd.hpp"
 
+#include <algorithm>
 #include <cerrno>
 #include <sys/uio.h>
 
@@ -26,6 +27,11 @@ bool nowait_refused(int err) {
 }
 
 } // namespace
+
+unsigned io_threads(unsigned requested, unsigned cpu_threads) {
+  if (requested > 0) return std::min(requested, 256u);
+  return std::max(cpu_threads, k_io_threads_min);
+}
 
 ssize_t pread_yielding(int fd, void* buf, size_t len, uint64_t offset, uint64_t expected_end,
                        SlotReads& reads) {

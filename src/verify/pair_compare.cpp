@@ -546,10 +546,8 @@ PairCompareStats compare_pairs(const fs::RootSet& roots, const std::vector<PairT
   const auto most = static_cast<unsigned>(std::min<size_t>(groups.size(), 256));
   const unsigned slots =
       std::max(1u, std::min<unsigned>(fs::resolve_threads(options.threads), most));
-  const unsigned threads = std::max(
-      1u, std::min<unsigned>(options.io_threads != 0 ? options.io_threads
-                                                     : std::max(slots, util::k_io_threads_min),
-                             most));
+  const unsigned threads =
+      std::max(1u, std::min(util::io_threads(options.io_threads, slots), most));
   util::CpuSlots cpu(slots);
   std::atomic<size_t> next{0};
   std::vector<std::unique_ptr<Worker>> workers;
