@@ -168,7 +168,8 @@ public:
   /// buffer (no shared lock per row) and reaches the writer with that thread's next few
   /// thousand rows, or at flush(). Blocks while the writer is far behind, so queued rows
   /// stay bounded in memory.
-  void put(const std::string& kind, const std::string& params, Row row, std::string path);
+  void put(const std::string& kind, const std::string& params, const Row& row,
+           std::string_view path);
 
   /// Waits until every queued row is committed (or dropped after a write error).
   void flush();

@@ -83,8 +83,11 @@ private:
 
 } // namespace
 
-std::string StoredPaths::of(const FileJob& job) {
-  if (job.dir == k_no_dir || !m_options.dir_path) return m_ids.stored_path(job.root, job.dev, job_path(job, m_options));
+std::string_view StoredPaths::of(const FileJob& job) {
+  if (job.dir == k_no_dir || !m_options.dir_path) {
+    m_path = m_ids.stored_path(job.root, job.dev, job_path(job, m_options));
+    return m_path;
+  }
   if (!m_dir_valid || job.dir != m_dir || job.root != m_dir_root || job.dev != m_dir_dev) {
     std::string dir = m_options.dir_path(job.dir);
     if (!dir.empty()) dir += '/';
@@ -94,11 +97,9 @@ std::string StoredPaths::of(const FileJob& job) {
     m_dir_dev = job.dev;
     m_dir_valid = true;
   }
-  std::string path;
-  path.reserve(m_dir_prefix.size() + job.name.size());
-  path = m_dir_prefix;
-  path.append(job.name);
-  return path;
+  m_path.assign(m_dir_prefix); // reuses the buffer: no allocation per row
+  m_path.append(job.name);
+  return m_path;
 }
 
 std::string digest_row_value(const Digest128& digest) { return encode(digest); }

@@ -8,6 +8,8 @@
 #include "content/file_hasher.hpp"
 
 #include <functional>
+#include <string>
+#include <string_view>
 #include <vector>
 
 namespace wsd::content {
@@ -19,7 +21,8 @@ namespace wsd::content {
 class StoredPaths {
 public:
   StoredPaths(const catalog::FilesystemIds& ids, const ReaderOptions& options) : m_ids(ids), m_options(options) {}
-  std::string of(const FileJob& job);
+  /// The path a row of `job` stores; valid until the next call.
+  std::string_view of(const FileJob& job);
 
 private:
   const catalog::FilesystemIds& m_ids;
@@ -29,6 +32,7 @@ private:
   uint32_t m_dir_root = 0;
   uint64_t m_dir_dev = 0;
   std::string m_dir_prefix;
+  std::string m_path; // what of() returned last
 };
 
 struct CachedHashStats {

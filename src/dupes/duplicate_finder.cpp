@@ -220,7 +220,7 @@ public:
 private:
   // The path a row of list file `file` stores, its directory's part built once per run of
   // files in one directory by each thread (a first dedupe stores ~320k such rows).
-  std::string stored_path(uint32_t file) {
+  std::string_view stored_path(uint32_t file) {
     thread_local uint64_t owner = 0; // the probe whose paths `paths` builds (ids, not addresses: never reused)
     thread_local std::optional<content::StoredPaths> paths;
     if (owner != m_id) {
