@@ -5,6 +5,7 @@
 #include "util/escape.hpp"
 
 #include <fmt/format.h>
+#include <iterator>
 
 
 namespace wsd::dupes {
@@ -211,12 +212,13 @@ void append_indented(std::string& out, std::string_view text, std::string_view i
 // building the JSON tree (0.8 s of 3.9 s on a 400 k-path corpus): numbers and plain strings
 // written directly, anything needing escapes or a non-UTF-8 path through nlohmann.
 void append_group_json(DisplayPaths& display, const DuplicateGroup& g, std::string& out) {
-  out += fmt::format(
+  fmt::format_to(
+      std::back_inserter(out),
       "{{\n      \"size\": {},\n      \"duplicate_bytes\": {},\n      \"reclaimable_bytes\": {},"
       "\n      \"already_shared\": {},\n      \"inline_files\": {},\n      \"held_by_snapshots_bytes\": {},"
-      "\n      \"hash\": \"{}\",\n      \"paths\": [",
+      "\n      \"hash\": \"{:016x}{:016x}\",\n      \"paths\": [",
       g.size, g.duplicate_bytes, g.reclaimable_bytes, g.already_shared, g.inline_files, g.held_bytes_total,
-      hex(g.digest));
+      g.digest.high, g.digest.low);
   bool first = true;
   std::string path;
   for (uint32_t f : g.files) {
@@ -254,15 +256,23 @@ void write_dupes_json(const DupesReport& r, nlohmann::ordered_json doc, std::FIL
   } else {
     std::fputs("[\n", out);
     bool first = true;
+    // Groups are gathered and written a megabyte at a time: one write call per stdio
+    // buffer (4 KiB) was ~13,000 calls for this corpus's 56 MB.
+    constexpr size_t k_flush_bytes = size_t{1} << 20;
     std::string buffer;
+    buffer.reserve(k_flush_bytes + 64 * 1024);
     DisplayPaths display(r);
     for (const DuplicateGroup& g : r.dupes->groups) {
       // Elements of a top-level member's array sit at depth 2 (4 spaces), as in dump(2).
-      buffer.assign(first ? "    " : ",\n    ");
+      buffer += first ? "    " : ",\n    ";
       first = false;
       append_group_json(display, g, buffer);
-      std::fwrite(buffer.data(), 1, buffer.size(), out);
+      if (buffer.size() >= k_flush_bytes) {
+        std::fwrite(buffer.data(), 1, buffer.size(), out);
+        buffer.clear();
+      }
     }
+    std::fwrite(buffer.data(), 1, buffer.size(), out);
     std::fputs("\n  ]", out);
   }
   const size_t end = at + k_groups_marker.size();
