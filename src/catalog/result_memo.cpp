@@ -56,6 +56,40 @@ struct TreeRecord {
 };
 #pragma pack(pop)
 
+// Root-relative directory paths, each built once from its parent's (a signature names every
+// directory once per run of its files and entries, and each of them once more).
+class DirPaths {
+public:
+  explicit DirPaths(const scan::PathArena& paths)
+      : m_paths(paths), m_built(paths.dir_count()), m_path(paths.dir_count()) {}
+  const std::string& of(uint32_t dir) {
+    if (!m_built[dir]) build(dir);
+    return m_path[dir];
+  }
+
+private:
+  void build(uint32_t dir) {
+    std::vector<uint32_t> chain; // dir and its unbuilt ancestors, bottom-up (no recursion)
+    for (uint32_t d = dir; d != scan::k_no_dir && !m_built[d]; d = m_paths.dir(d).parent)
+      chain.push_back(d);
+    for (size_t k = chain.size(); k-- > 0;) {
+      const uint32_t d = chain[k];
+      const uint32_t parent = m_paths.dir(d).parent;
+      if (parent != scan::k_no_dir && m_paths.dir(parent).parent != scan::k_no_dir) {
+        m_path[d] = m_path[parent];
+        m_path[d] += '/';
+      }
+      if (parent != scan::k_no_dir)
+        m_path[d] += m_paths.name(m_paths.dir(d).name); // a root's path is ""
+      m_built[d] = true;
+    }
+  }
+
+  const scan::PathArena& m_paths;
+  std::vector<bool> m_built;
+  std::vector<std::string> m_path; // never resized: of() hands out references
+};
+
 } // namespace
 
 int64_t wall_clock_ns() {
@@ -71,16 +105,10 @@ std::string walk_signature(const scan::FileList& files, const FilesystemIds& ids
   h.add_value(static_cast<uint64_t>(files.workspace_names.size()));
   for (const std::string& n : files.workspace_names) h.add_string(n);
   h.add_value(static_cast<uint64_t>(files.files.size()));
-  // Files of one directory are neighbours in (root, path) order: each directory's path is
-  // built once per run of its files.
-  uint32_t last_dir = UINT32_MAX;
-  std::string dir_path;
+  DirPaths dir_paths(files.paths);
   for (size_t i = 0; i < files.files.size(); ++i) {
     const scan::FileEntry& f = files.files[i];
-    if (f.dir != last_dir) {
-      dir_path = files.paths.dir_path(f.dir);
-      last_dir = f.dir;
-    }
+    const std::string& dir_path = dir_paths.of(f.dir);
     const FileRecord r{ids.of(f.st.dev), f.st.dev,      f.st.ino, f.st.size, f.st.blocks,
                        f.st.mtime_ns,    f.st.ctime_ns, f.nlink,  f.names_seen, f.workspace,
                        static_cast<uint32_t>(f.category), f.root};
@@ -90,24 +118,18 @@ std::string walk_signature(const scan::FileList& files, const FilesystemIds& ids
   }
   if (shape == TreeShape::yes) {
     h.add_value(static_cast<uint64_t>(files.tree_entries.size()));
-    last_dir = UINT32_MAX;
     for (const scan::TreeEntry& e : files.tree_entries) {
-      if (e.dir != last_dir) {
-        dir_path = files.paths.dir_path(e.dir);
-        last_dir = e.dir;
-      }
       const TreeRecord r{e.dev, e.ino, e.ctime_ns, static_cast<uint8_t>(e.type)};
       h.add_value(r);
-      h.add_string(dir_path);
+      h.add_string(dir_paths.of(e.dir));
       h.add_string(files.paths.name(e.name));
     }
     // Every directory (empty ones included), in path order: directory indices follow the
     // walk's thread timing, paths do not.
-    std::vector<std::pair<uint32_t, std::string>> dirs;
+    std::vector<std::pair<uint32_t, std::string_view>> dirs;
     dirs.reserve(files.paths.dir_count());
-    for (uint32_t d = 0; d < files.paths.dir_count(); ++d) {
-      dirs.emplace_back(files.paths.dir(d).root, files.paths.dir_path(d));
-    }
+    for (uint32_t d = 0; d < files.paths.dir_count(); ++d)
+      dirs.emplace_back(files.paths.dir(d).root, dir_paths.of(d));
     std::sort(dirs.begin(), dirs.end());
     h.add_value(static_cast<uint64_t>(dirs.size()));
     for (const auto& [root, path] : dirs) {
