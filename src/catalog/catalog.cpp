@@ -223,7 +223,7 @@ size_t common_prefix(std::string_view a, std::string_view b) {
     if (x != y) {
       // The first differing byte is the lowest one on a little-endian machine.
       const int bit = std::endian::native == std::endian::little ? std::countr_zero(x ^ y)
-                                                                  : std::countl_zero(x ^ y);
+                                                                 : std::countl_zero(x ^ y);
       return i + static_cast<size_t>(bit) / 8;
     }
   }
@@ -694,7 +694,8 @@ void Catalog::hand_over_all_locked() {
   for (auto& entry : m_stagers) hand_over_locked(*entry.second);
 }
 
-void Catalog::put(const std::string& kind, const std::string& params, const Row& row, std::string_view path) {
+void Catalog::put(const std::string& kind, const std::string& params, const Row& row,
+                  std::string_view path) {
   Stager& st = stager();
   bool full = false;
   {

@@ -217,8 +217,8 @@ void append_group_json(DisplayPaths& display, const DuplicateGroup& g, std::stri
       "{{\n      \"size\": {},\n      \"duplicate_bytes\": {},\n      \"reclaimable_bytes\": {},"
       "\n      \"already_shared\": {},\n      \"inline_files\": {},\n      \"held_by_snapshots_bytes\": {},"
       "\n      \"hash\": \"{:016x}{:016x}\",\n      \"paths\": [",
-      g.size, g.duplicate_bytes, g.reclaimable_bytes, g.already_shared, g.inline_files, g.held_bytes_total,
-      g.digest.high, g.digest.low);
+      g.size, g.duplicate_bytes, g.reclaimable_bytes, g.already_shared, g.inline_files,
+      g.held_bytes_total, g.digest.high, g.digest.low);
   bool first = true;
   std::string path;
   for (uint32_t f : g.files) {
