@@ -102,7 +102,8 @@ public:
          content::ReaderProgress* progress)
       : m_roots(roots), m_options(options), m_tasks(tasks), m_results(results),
         m_progress(progress), m_chunk(std::max<size_t>(options.chunk_bytes, 4096)),
-        m_buf{std::make_unique<char[]>(m_chunk + 1), std::make_unique<char[]>(m_chunk + 1)},
+        m_buf{std::make_unique_for_overwrite<char[]>(m_chunk + 1),
+              std::make_unique_for_overwrite<char[]>(m_chunk + 1)},
         m_hash(options.hash == HashWhileComparing::yes), m_own_group_bytes(own_group_bytes(options)) {}
 
   void run_group(const Group& g) {
