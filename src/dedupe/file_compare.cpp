@@ -85,7 +85,8 @@ util::Result<bool> same_bytes(int a_fd, const fs::FileStat& a_st, int b_fd) {
   // Large enough for one read of a small file's size + 1 (the content reader's single-read
   // path); 1 MiB chunks for the rest. Zeroing 1 MiB for every replaced 4 KiB file cost more
   // than reading it.
-  std::vector<std::byte> buffer(static_cast<size_t>(std::min<uint64_t>(a_st.size + 1, uint64_t{1} << 20)));
+  std::vector<std::byte> buffer(
+      static_cast<size_t>(std::min<uint64_t>(a_st.size + 1, uint64_t{1} << 20)));
   Comparer cmp(b_fd);
   const content::ReadResult r = content::read_open_file(a_fd, job, buffer, 0, cmp);
   if (r.outcome == content::ReadOutcome::changed) return util::Result<bool>::failure(ESTALE);
