@@ -4,10 +4,11 @@
 #include "util/error.hpp"
 
 #include <algorithm>
+#include <chrono>
 #include <cstring>
 #include <fmt/format.h>
-#include <chrono>
 #include <mutex>
+#include <thread>
 
 namespace wsd::scan {
 
@@ -229,6 +230,8 @@ public:
 
   // Sorts files and tree entries by (root, rel_path) without building paths: a depth-first
   // walk of the directory table whose siblings are in sibling_less order.
+  static constexpr size_t k_parallel_sort_min = 65536;
+
   static void sort_in_path_order(FileList& list) {
     const PathArena& paths = list.paths;
     const size_t ndirs = paths.dir_count();
@@ -254,10 +257,36 @@ public:
       default: return paths.name(paths.dir(i).name);
       }
     };
-    for (size_t d = 0; d < ndirs; ++d)
-      std::sort(items.begin() + offsets[d], items.begin() + offsets[d + 1], [&](uint64_t a, uint64_t b) {
-        return sibling_less(name_of(a), (a >> 32) == k_dir, name_of(b), (b >> 32) == k_dir);
-      });
+    const auto sort_dirs = [&](size_t from, size_t to) {
+      for (size_t d = from; d < to; ++d)
+        std::sort(items.begin() + offsets[d], items.begin() + offsets[d + 1],
+                  [&](uint64_t a, uint64_t b) {
+                    return sibling_less(name_of(a), (a >> 32) == k_dir, name_of(b),
+                                        (b >> 32) == k_dir);
+                  });
+    };
+    // Directories sort independently: on a large tree they are split between the cores by
+    // entry count (this runs after the walk, when nothing else does; ~35 ms alone for 500k
+    // entries).
+    const size_t parts =
+        items.size() < k_parallel_sort_min ? 1 : std::max(1u, std::thread::hardware_concurrency());
+    std::vector<std::jthread> helpers;
+    for (size_t part = 0, from = 0; part < parts; ++part) {
+      size_t to = ndirs;
+      if (part + 1 < parts) {
+        const uint64_t want = items.size() * (part + 1) / parts; // entries before this part's end
+        to = static_cast<size_t>(
+            std::upper_bound(offsets.begin() + 1, offsets.begin() + 1 + ndirs, want) -
+            (offsets.begin() + 1));
+        to = std::max(to, from);
+      }
+      if (part + 1 < parts)
+        helpers.emplace_back(sort_dirs, from, to);
+      else
+        sort_dirs(from, to);
+      from = to;
+    }
+    helpers.clear(); // joins
     std::vector<uint32_t> file_order, tree_order;
     file_order.reserve(list.files.size());
     tree_order.reserve(list.tree_entries.size());

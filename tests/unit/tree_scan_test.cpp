@@ -4,6 +4,8 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <string>
+#include <vector>
 #include <unistd.h>
 
 using namespace wsd;
@@ -74,6 +76,34 @@ TEST(TreeScan, FileListIsInBytewisePathOrderWithoutStoredPaths) {
   for (const auto& e : list.tree_entries) trees.push_back(list.rel_path(e));
   EXPECT_EQ(trees, (std::vector<std::string>{"a-sym", "lib/sym"}));
   EXPECT_EQ(list.paths.dir(list.tree_entries[0].dir).root, 1u);
+}
+
+TEST(TreeScan, LargeFileListIsInPathOrder) {
+  // Above the size from which directories are sorted on several threads: 720 directories
+  // whose names sort differently as components ("d1", "d1-x", "d1.y", "d1/..."), 100 files
+  // each, so the split falls between and inside such runs.
+  test::TempDir t;
+  size_t count = 0;
+  for (int i = 0; i < 240; ++i)
+    for (const char* suffix : {"", "-x", ".y"})
+      for (int j = 0; j < 100; ++j) {
+        test::write_file(t / ("r/d" + std::to_string(i) + suffix + "/f" + std::to_string(j) +
+                              (j % 3 == 0 ? "-" : "")),
+                         "x");
+        ++count;
+      }
+  const fs::RootSet roots({t / "r"});
+  scan::ScanOptions o;
+  o.collect_min_size = 1;
+  o.walk.threads = 4;
+  const auto result = scan::scan_tree(roots, o, nullptr);
+  const scan::FileList& list = result.files;
+  ASSERT_EQ(list.files.size(), count);
+  std::vector<std::string> got;
+  for (size_t i = 0; i < list.files.size(); ++i) got.push_back(list.rel_path(i));
+  std::vector<std::string> want = got;
+  std::sort(want.begin(), want.end());
+  EXPECT_EQ(got, want);
 }
 
 // Paths deeper than append_dir_path's stack array (64 levels) come out whole and in order.
