@@ -222,17 +222,21 @@ public:
       t.tree_entries = {};
     }
     list.paths = std::move(m_paths);
-    sort_in_path_order(list);
+    // As many sorting threads as the walk had, up to the cores (--threads 1 means one).
+    sort_in_path_order(list, std::min<size_t>(m_threads.size(),
+                                              std::max(1u, std::thread::hardware_concurrency())));
     list.workspace_names = m_workspace_names;
     for (size_t c = 0; c < m_classifier.category_count(); ++c)
       list.category_names.push_back(m_classifier.category_name(static_cast<CategoryIndex>(c)));
   }
 
-  // Sorts files and tree entries by (root, rel_path) without building paths: a depth-first
-  // walk of the directory table whose siblings are in sibling_less order.
+  // Lists from this many entries sort their directories on several threads.
   static constexpr size_t k_parallel_sort_min = 65536;
 
-  static void sort_in_path_order(FileList& list) {
+  // Sorts files and tree entries by (root, rel_path) without building paths: a depth-first
+  // walk of the directory table whose siblings are in sibling_less order. Large lists use up
+  // to `threads` threads.
+  static void sort_in_path_order(FileList& list, size_t threads) {
     const PathArena& paths = list.paths;
     const size_t ndirs = paths.dir_count();
     enum : uint64_t { k_file = 0, k_tree = 1, k_dir = 2 };
@@ -268,8 +272,7 @@ public:
     // Directories sort independently: on a large tree they are split between the cores by
     // entry count (this runs after the walk, when nothing else does; ~35 ms alone for 500k
     // entries).
-    const size_t parts =
-        items.size() < k_parallel_sort_min ? 1 : std::max(1u, std::thread::hardware_concurrency());
+    const size_t parts = items.size() < k_parallel_sort_min ? 1 : std::max<size_t>(threads, 1);
     std::vector<std::jthread> helpers;
     for (size_t part = 0, from = 0; part < parts; ++part) {
       size_t to = ndirs;
