@@ -278,9 +278,9 @@ public:
       size_t to = ndirs;
       if (part + 1 < parts) {
         const uint64_t want = items.size() * (part + 1) / parts; // entries before this part's end
+        const auto ends = offsets.begin() + 1; // ends[d]: where directory d's entries end
         to = static_cast<size_t>(
-            std::upper_bound(offsets.begin() + 1, offsets.begin() + 1 + ndirs, want) -
-            (offsets.begin() + 1));
+            std::upper_bound(ends, ends + static_cast<std::ptrdiff_t>(ndirs), want) - ends);
         to = std::max(to, from);
       }
       if (part + 1 < parts)
