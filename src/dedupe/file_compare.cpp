@@ -17,7 +17,8 @@ namespace {
 // Compares what the pipeline reads of one file with preads of the other.
 class Comparer final : public content::ContentConsumer {
 public:
-  explicit Comparer(int other_fd) : m_other(other_fd), m_buf(1 << 20) {}
+  // `bytes`: the size of the pieces compared at a time (the reader's buffer size).
+  Comparer(int other_fd, size_t bytes) : m_other(other_fd), m_buf(bytes) {}
   void begin(const content::FileJob&) override {}
   void data(uint64_t offset, std::span<const std::byte> bytes) override {
     if (!m_equal) return;
@@ -83,11 +84,11 @@ util::Result<bool> same_bytes(int a_fd, const fs::FileStat& a_st, int b_fd) {
   job.ino = a_st.ino;
   job.size = a_st.size;
   // Large enough for one read of a small file's size + 1 (the content reader's single-read
-  // path); 1 MiB chunks for the rest. Zeroing 1 MiB for every replaced 4 KiB file cost more
-  // than reading it.
-  std::vector<std::byte> buffer(
-      static_cast<size_t>(std::min<uint64_t>(a_st.size + 1, uint64_t{1} << 20)));
-  Comparer cmp(b_fd);
+  // path); 1 MiB chunks for the rest. Zeroing 1 MiB (twice: this and the comparer's) for
+  // every replaced 4 KiB file cost more than reading it.
+  const auto piece = static_cast<size_t>(std::min<uint64_t>(a_st.size + 1, uint64_t{1} << 20));
+  std::vector<std::byte> buffer(piece);
+  Comparer cmp(b_fd, piece);
   const content::ReadResult r = content::read_open_file(a_fd, job, buffer, 0, cmp);
   if (r.outcome == content::ReadOutcome::changed) return util::Result<bool>::failure(ESTALE);
   if (r.outcome == content::ReadOutcome::error) return util::Result<bool>::failure(r.err ? r.err : EIO);
