@@ -89,6 +89,46 @@ TEST(DedupeFileCompare, HoleEqualsWrittenZerosButNotOtherBytes) {
   EXPECT_FALSE(*r);
 }
 
+TEST(DedupeFileCompare, SmallFilesAndSmallSparseFilesWithTheirSizedBuffers) {
+  // Buffers are sized to the file (size + 1, at most 1 MiB): every size around a page, and
+  // a sparse file smaller than 1 MiB, still compare right either way.
+  test::TempDir t;
+  for (const size_t size :
+       {size_t{0}, size_t{1}, size_t{4095}, size_t{4096}, size_t{4097}, size_t{70000}}) {
+    const std::string data = test::random_bytes(size, 14);
+    test::write_file(t / "a", data);
+    test::write_file(t / "b", data);
+    auto r = compare(t / "a", t / "b");
+    ASSERT_TRUE(static_cast<bool>(r)) << r.error();
+    EXPECT_TRUE(*r) << size;
+    if (size == 0) continue;
+    std::string other = data;
+    other[size - 1] = static_cast<char>(other[size - 1] ^ 0x01);
+    test::write_file(t / "b", other);
+    r = compare(t / "a", t / "b");
+    ASSERT_TRUE(static_cast<bool>(r)) << r.error();
+    EXPECT_FALSE(*r) << size;
+  }
+  const size_t size = 200 * 1024;
+  {
+    util::Fd fd(::open((t / "sparse").c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600));
+    ASSERT_TRUE(static_cast<bool>(fd));
+    ASSERT_EQ(::pwrite(fd.get(), "mid", 3, static_cast<off_t>(size / 2)), 3);
+    ASSERT_EQ(::ftruncate(fd.get(), static_cast<off_t>(size)), 0);
+  }
+  std::string dense(size, '\0');
+  dense.replace(size / 2, 3, "mid");
+  test::write_file(t / "dense", dense);
+  auto r = compare(t / "sparse", t / "dense");
+  ASSERT_TRUE(static_cast<bool>(r)) << r.error();
+  EXPECT_TRUE(*r);
+  dense[size - 1] = 'x'; // in the sparse file's trailing hole
+  test::write_file(t / "dense", dense);
+  r = compare(t / "sparse", t / "dense");
+  ASSERT_TRUE(static_cast<bool>(r)) << r.error();
+  EXPECT_FALSE(*r);
+}
+
 TEST(DedupeFileCompare, MetadataDifferenceNamesModeAndMtime) {
   test::TempDir t;
   test::write_file(t / "a", "same");
