@@ -56,39 +56,10 @@ struct TreeRecord {
 };
 #pragma pack(pop)
 
-// Root-relative directory paths, each built once from its parent's (a signature names every
-// directory once per run of its files and entries, and each of them once more).
-class DirPaths {
-public:
-  explicit DirPaths(const scan::PathArena& paths)
-      : m_paths(paths), m_built(paths.dir_count()), m_path(paths.dir_count()) {}
-  const std::string& of(uint32_t dir) {
-    if (!m_built[dir]) build(dir);
-    return m_path[dir];
-  }
-
-private:
-  void build(uint32_t dir) {
-    std::vector<uint32_t> chain; // dir and its unbuilt ancestors, bottom-up (no recursion)
-    for (uint32_t d = dir; d != scan::k_no_dir && !m_built[d]; d = m_paths.dir(d).parent)
-      chain.push_back(d);
-    for (size_t k = chain.size(); k-- > 0;) {
-      const uint32_t d = chain[k];
-      const uint32_t parent = m_paths.dir(d).parent;
-      if (parent != scan::k_no_dir && m_paths.dir(parent).parent != scan::k_no_dir) {
-        m_path[d] = m_path[parent];
-        m_path[d] += '/';
-      }
-      if (parent != scan::k_no_dir)
-        m_path[d] += m_paths.name(m_paths.dir(d).name); // a root's path is ""
-      m_built[d] = true;
-    }
-  }
-
-  const scan::PathArena& m_paths;
-  std::vector<bool> m_built;
-  std::vector<std::string> m_path; // never resized: of() hands out references
-};
+// A directory's root-relative path ("" for a root, else "a/b") from its prefix ("a/b/").
+std::string_view dir_path(std::string_view prefix) {
+  return prefix.empty() ? prefix : prefix.substr(0, prefix.size() - 1);
+}
 
 } // namespace
 
@@ -105,15 +76,14 @@ std::string walk_signature(const scan::FileList& files, const FilesystemIds& ids
   h.add_value(static_cast<uint64_t>(files.workspace_names.size()));
   for (const std::string& n : files.workspace_names) h.add_string(n);
   h.add_value(static_cast<uint64_t>(files.files.size()));
-  DirPaths dir_paths(files.paths);
+  scan::DirPrefixes prefixes(files.paths);
   for (size_t i = 0; i < files.files.size(); ++i) {
     const scan::FileEntry& f = files.files[i];
-    const std::string& dir_path = dir_paths.of(f.dir);
     const FileRecord r{ids.of(f.st.dev), f.st.dev,      f.st.ino, f.st.size, f.st.blocks,
                        f.st.mtime_ns,    f.st.ctime_ns, f.nlink,  f.names_seen, f.workspace,
                        static_cast<uint32_t>(f.category), f.root};
     h.add_value(r);
-    h.add_string(dir_path);
+    h.add_string(dir_path(prefixes.of(f.dir)));
     h.add_string(files.paths.name(f.name));
   }
   if (shape == TreeShape::yes) {
@@ -121,15 +91,16 @@ std::string walk_signature(const scan::FileList& files, const FilesystemIds& ids
     for (const scan::TreeEntry& e : files.tree_entries) {
       const TreeRecord r{e.dev, e.ino, e.ctime_ns, static_cast<uint8_t>(e.type)};
       h.add_value(r);
-      h.add_string(dir_paths.of(e.dir));
+      h.add_string(dir_path(prefixes.of(e.dir)));
       h.add_string(files.paths.name(e.name));
     }
     // Every directory (empty ones included), in path order: directory indices follow the
     // walk's thread timing, paths do not.
+    for (uint32_t d = 0; d < files.paths.dir_count(); ++d) (void)prefixes.of(d); // all built: views stay valid
     std::vector<std::pair<uint32_t, std::string_view>> dirs;
     dirs.reserve(files.paths.dir_count());
     for (uint32_t d = 0; d < files.paths.dir_count(); ++d)
-      dirs.emplace_back(files.paths.dir(d).root, dir_paths.of(d));
+      dirs.emplace_back(files.paths.dir(d).root, dir_path(prefixes.of(d)));
     std::sort(dirs.begin(), dirs.end());
     h.add_value(static_cast<uint64_t>(dirs.size()));
     for (const auto& [root, path] : dirs) {

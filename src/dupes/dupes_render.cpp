@@ -12,20 +12,18 @@ namespace wsd::dupes {
 
 namespace {
 
-// Display paths of list files (what RootSet::display_path of their rel_path gives). Each
-// directory's prefix ("<root display>/a/b/") is built once, from its parent's, the first time
-// one of its files is asked for: a report names ~one path per listed file, and walking every
-// file's directory chain up to the root was a tenth of a dupes re-run.
+// Display paths of list files (what RootSet::display_path of their rel_path gives), from
+// each directory's prefix ("<root display>/a/b/", scan::DirPrefixes).
 class DisplayPaths {
 public:
   explicit DisplayPaths(const DupesReport& r)
-      : m_r(r), m_begin(r.files->paths.dir_count(), k_unset), m_end(r.files->paths.dir_count(), 0),
+      : m_r(r), m_prefixes(r.files->paths, root_prefixes(*r.roots)),
         m_plain(r.files->paths.dir_count(), k_unknown) {}
 
   /// Sets `out` to the display path of list file `file`, reusing out's buffer.
   void assign(uint32_t file, std::string& out) {
     const scan::FileEntry& f = m_r.files->files[file];
-    out.assign(prefix(f.dir));
+    out.assign(m_prefixes.of(f.dir));
     out.append(m_r.files->paths.name(f.name));
   }
 
@@ -40,7 +38,7 @@ public:
   /// prefix is tested once: two plain parts make a plain path (both are whole UTF-8).
   bool append_plain_json(uint32_t file, std::string& out) {
     const scan::FileEntry& f = m_r.files->files[file];
-    const std::string_view dir = prefix(f.dir);
+    const std::string_view dir = m_prefixes.of(f.dir);
     uint8_t& plain = m_plain[f.dir];
     if (plain == k_unknown) plain = report::is_plain_json_path(dir) ? k_yes : k_no;
     const std::string_view name = m_r.files->paths.name(f.name);
@@ -53,46 +51,17 @@ public:
   }
 
 private:
-  static constexpr uint64_t k_unset = UINT64_MAX;
   static constexpr uint8_t k_unknown = 0, k_yes = 1, k_no = 2;
 
-  std::string_view prefix(uint32_t dir) {
-    if (m_begin[dir] == k_unset) build(dir);
-    return std::string_view(m_text).substr(m_begin[dir], m_end[dir] - m_begin[dir]);
-  }
-
-  // Builds the prefixes of `dir` and of its ancestors that lack one (iteratively: no recursion
-  // depth limit on deep trees).
-  void build(uint32_t dir) {
-    const scan::PathArena& paths = m_r.files->paths;
-    std::vector<uint32_t> chain; // dir and its unbuilt ancestors, bottom-up
-    for (uint32_t d = dir; d != scan::k_no_dir && m_begin[d] == k_unset; d = paths.dir(d).parent)
-      chain.push_back(d);
-    for (size_t k = chain.size(); k-- > 0;) {
-      const uint32_t d = chain[k];
-      const uint32_t parent = paths.dir(d).parent;
-      const uint64_t begin = m_text.size();
-      if (parent == scan::k_no_dir) {
-        const std::string& display = m_r.roots->roots()[paths.dir(d).root].display;
-        m_text.append(display);
-        if (display != "/") m_text += '/';
-      } else {
-        const std::string_view above = prefix(parent); // built: it is higher in the chain or was before
-        const std::string copy(above); // m_text may reallocate while appending to itself
-        m_text.append(copy);
-        m_text.append(paths.name(paths.dir(d).name));
-        m_text += '/';
-      }
-      m_begin[d] = begin;
-      m_end[d] = m_text.size();
-    }
+  static std::vector<std::string> root_prefixes(const fs::RootSet& roots) {
+    std::vector<std::string> out;
+    for (const auto& root : roots.roots()) out.push_back(root.display == "/" ? "/" : root.display + "/");
+    return out;
   }
 
   const DupesReport& m_r;
-  std::vector<uint64_t> m_begin;
-  std::vector<uint64_t> m_end;
+  scan::DirPrefixes m_prefixes;
   std::vector<uint8_t> m_plain; // per directory: k_unknown, or whether its prefix is plain JSON
-  std::string m_text;
 };
 
 std::string hex(const content::Digest128& d) { return fmt::format("{:016x}{:016x}", d.high, d.low); }

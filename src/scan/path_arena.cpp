@@ -89,4 +89,28 @@ size_t PathArena::memory_bytes() const {
   return m_chunk_count * k_chunk_size + m_dirs.capacity() * sizeof(Dir);
 }
 
+DirPrefixes::DirPrefixes(const PathArena& paths, std::vector<std::string> root_prefixes)
+    : m_paths(paths), m_root_prefixes(std::move(root_prefixes)), m_begin(paths.dir_count(), k_unset),
+      m_end(paths.dir_count(), 0) {}
+
+void DirPrefixes::build(uint32_t dir) {
+  std::vector<uint32_t> chain; // dir and its unbuilt ancestors, bottom-up
+  for (uint32_t d = dir; d != k_no_dir && m_begin[d] == k_unset; d = m_paths.dir(d).parent) chain.push_back(d);
+  for (size_t k = chain.size(); k-- > 0;) {
+    const uint32_t d = chain[k];
+    const PathArena::Dir& entry = m_paths.dir(d);
+    const uint64_t begin = m_text.size();
+    if (entry.parent == k_no_dir) {
+      if (!m_root_prefixes.empty()) m_text.append(m_root_prefixes.at(entry.root));
+    } else {
+      const std::string above(of(entry.parent)); // built already; m_text may reallocate below
+      m_text.append(above);
+      m_text.append(m_paths.name(entry.name));
+      m_text += '/';
+    }
+    m_begin[d] = begin;
+    m_end[d] = m_text.size();
+  }
+}
+
 } // namespace wsd::scan

@@ -94,4 +94,33 @@ private:
   std::unique_ptr<std::mutex> m_mutex;
 };
 
+/// Directory prefixes of a PathArena: "<root prefix>a/b/" for directory a/b below a root,
+/// each built once from its parent's the first time it is asked for, all in one buffer. A
+/// report or a signature names every directory many times; walking its parent chain each
+/// time was a tenth of a dupes re-run.
+class DirPrefixes {
+public:
+  /// `root_prefixes[r]` begins the prefixes below root r (none given: "" for every root,
+  /// so prefixes are root-relative).
+  explicit DirPrefixes(const PathArena& paths, std::vector<std::string> root_prefixes = {});
+
+  /// Directory `dir`'s prefix; valid until a later call builds another one.
+  std::string_view of(uint32_t dir) {
+    if (m_begin[dir] == k_unset) build(dir);
+    return std::string_view(m_text).substr(m_begin[dir], m_end[dir] - m_begin[dir]);
+  }
+
+private:
+  static constexpr uint64_t k_unset = UINT64_MAX;
+  // Builds the prefixes of `dir` and of its ancestors that lack one (iteratively: no
+  // recursion depth limit on deep trees).
+  void build(uint32_t dir);
+
+  const PathArena& m_paths;
+  std::vector<std::string> m_root_prefixes;
+  std::vector<uint64_t> m_begin;
+  std::vector<uint64_t> m_end;
+  std::string m_text;
+};
+
 } // namespace wsd::scan

@@ -137,3 +137,29 @@ TEST(PathArena, StoresNamesAndBuildsPaths) {
   for (int i = 0; i < 20000; i += 997) EXPECT_EQ(arena.name(refs[static_cast<size_t>(i)]), std::string(100, static_cast<char>('a' + i % 26)));
   EXPECT_GE(arena.memory_bytes(), 2000000u); // spans several 1 MiB chunks
 }
+
+TEST(PathArena, DirPrefixesAreBuiltOnceFromTheirParents) {
+  scan::PathArena arena(2);
+  scan::PathArena::Cursor c;
+  const uint32_t a = arena.add_dir(c, 1, "a", 1);
+  const uint32_t b = arena.add_dir(c, a, "b c", 1);
+  const uint32_t x = arena.add_dir(c, 0, "x", 0);
+  scan::DirPrefixes relative(arena);
+  EXPECT_EQ(relative.of(b), "a/b c/"); // builds a on the way
+  EXPECT_EQ(relative.of(a), "a/");
+  EXPECT_EQ(relative.of(1), "");
+  EXPECT_EQ(relative.of(x), "x/");
+  scan::DirPrefixes shown(arena, {"/", "/srv/ws/"});
+  EXPECT_EQ(shown.of(x), "/x/");
+  EXPECT_EQ(shown.of(b), "/srv/ws/a/b c/");
+  EXPECT_EQ(shown.of(1), "/srv/ws/");
+  // Deeper than any fixed stack: the chain is built iteratively.
+  uint32_t d = b;
+  std::string want = "a/b c/";
+  for (int i = 0; i < 5000; ++i) {
+    d = arena.add_dir(c, d, "d", 1);
+    want += "d/";
+  }
+  scan::DirPrefixes deep(arena);
+  EXPECT_EQ(deep.of(d), want);
+}
