@@ -96,7 +96,8 @@ std::string walk_signature(const scan::FileList& files, const FilesystemIds& ids
     }
     // Every directory (empty ones included), in path order: directory indices follow the
     // walk's thread timing, paths do not.
-    for (uint32_t d = 0; d < files.paths.dir_count(); ++d) (void)prefixes.of(d); // all built: views stay valid
+    for (uint32_t d = 0; d < files.paths.dir_count(); ++d)
+      (void)prefixes.of(d); // all built: views stay valid
     std::vector<std::pair<uint32_t, std::string_view>> dirs;
     dirs.reserve(files.paths.dir_count());
     for (uint32_t d = 0; d < files.paths.dir_count(); ++d)

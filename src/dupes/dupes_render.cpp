@@ -55,7 +55,8 @@ private:
 
   static std::vector<std::string> root_prefixes(const fs::RootSet& roots) {
     std::vector<std::string> out;
-    for (const auto& root : roots.roots()) out.push_back(root.display == "/" ? "/" : root.display + "/");
+    for (const auto& root : roots.roots())
+      out.push_back(root.display == "/" ? "/" : root.display + "/");
     return out;
   }
 

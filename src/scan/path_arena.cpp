@@ -90,12 +90,13 @@ size_t PathArena::memory_bytes() const {
 }
 
 DirPrefixes::DirPrefixes(const PathArena& paths, std::vector<std::string> root_prefixes)
-    : m_paths(paths), m_root_prefixes(std::move(root_prefixes)), m_begin(paths.dir_count(), k_unset),
-      m_end(paths.dir_count(), 0) {}
+    : m_paths(paths), m_root_prefixes(std::move(root_prefixes)),
+      m_begin(paths.dir_count(), k_unset), m_end(paths.dir_count(), 0) {}
 
 void DirPrefixes::build(uint32_t dir) {
   std::vector<uint32_t> chain; // dir and its unbuilt ancestors, bottom-up
-  for (uint32_t d = dir; d != k_no_dir && m_begin[d] == k_unset; d = m_paths.dir(d).parent) chain.push_back(d);
+  for (uint32_t d = dir; d != k_no_dir && m_begin[d] == k_unset; d = m_paths.dir(d).parent)
+    chain.push_back(d);
   for (size_t k = chain.size(); k-- > 0;) {
     const uint32_t d = chain[k];
     const PathArena::Dir& entry = m_paths.dir(d);
